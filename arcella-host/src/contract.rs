@@ -1,0 +1,1 @@
+//! Checks of WIT contracts and built components against the manifest.

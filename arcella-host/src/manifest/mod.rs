@@ -1,0 +1,98 @@
+//! `arcella.toml`: what a component is, the limits it runs under and what it may reach.
+//!
+//! Parsing keeps every span so that each problem is reported with its place,
+//! and validation reports all problems at once rather than the first.
+
+use std::path::{Path, PathBuf};
+
+use crate::capabilities::Capabilities;
+use crate::diagnostic::Diagnostic;
+use crate::limits::Limits;
+
+/// The file name Arcella looks for beside a component or at a crate's root.
+pub const MANIFEST_FILE: &str = "arcella.toml";
+
+/// A validated `arcella.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Manifest {
+    /// The `[module]` table.
+    pub module: ModuleInfo,
+    /// The `[limits]` table, with defaults for what it leaves out.
+    pub limits: Limits,
+    /// The `[capabilities]` table; `dirs` hosts are absolute, resolved against `root`.
+    pub capabilities: Capabilities,
+    /// The `[config]` table, in file order, handed to `lifecycle.start`.
+    pub config: Vec<(String, String)>,
+    /// The folder the manifest is in; relative paths are resolved against it.
+    pub root: PathBuf,
+}
+
+/// The `[module]` table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ModuleInfo {
+    /// Lowercase kebab-case name, unique within a host.
+    pub name: String,
+    /// Semver version.
+    pub version: semver::Version,
+    /// Where the module runs.
+    pub isolation: Isolation,
+    /// Whether the author vouches for the module (required for `main` isolation).
+    pub trusted: bool,
+    /// Whether the module is run with async wasmtime (required for `main` isolation).
+    pub r#async: bool,
+    /// Worker group: modules of one group share one worker process.
+    pub group: String,
+    /// Interfaces the component must export, e.g. `arcella:component/handler@0.1.0`.
+    pub exports: Vec<String>,
+    /// Interfaces the component may import.
+    pub imports: Vec<String>,
+}
+
+/// Where a module's code runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// In the host process, on its async runtime. Only for trusted modules.
+    Main,
+    /// In a separate worker process shared by the module's group.
+    #[default]
+    Worker,
+}
+
+/// The default worker group.
+pub const DEFAULT_GROUP: &str = "default";
+
+/// The outcome of reading a manifest: the manifest when there were no errors,
+/// and every diagnostic (warnings included) either way.
+#[derive(Debug, Clone)]
+pub struct ManifestReport {
+    /// The manifest, present when no diagnostic is an error.
+    pub manifest: Option<Manifest>,
+    /// All problems found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The text that was parsed (empty when it could not be read), for rendering.
+    pub source: String,
+}
+
+impl Manifest {
+    /// A manifest with defaults for everything but the name: what a bare
+    /// `.wasm` without an `arcella.toml` runs under.
+    pub fn defaults(name: &str, root: &Path) -> Self {
+        Self {
+            module: ModuleInfo {
+                name: name.to_string(),
+                version: semver::Version::new(0, 0, 0),
+                isolation: Isolation::default(),
+                trusted: false,
+                r#async: false,
+                group: DEFAULT_GROUP.to_string(),
+                exports: Vec::new(),
+                imports: Vec::new(),
+            },
+            limits: Limits::default(),
+            capabilities: Capabilities::default(),
+            config: Vec::new(),
+            root: root.to_path_buf(),
+        }
+    }
+}
