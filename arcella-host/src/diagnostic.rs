@@ -70,7 +70,10 @@ impl Diagnostic {
 /// 1-based line and column of byte `offset` in `source` (columns count characters).
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
-    let offset = (0..=offset).rev().find(|i| source.is_char_boundary(*i)).unwrap_or(0);
+    let offset = (0..=offset)
+        .rev()
+        .find(|i| source.is_char_boundary(*i))
+        .unwrap_or(0);
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

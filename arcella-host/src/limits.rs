@@ -56,13 +56,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     trimmed
         .parse::<bytesize::ByteSize>()
         .map(|size| size.as_u64())
-        .map_err(|_| format!("`{trimmed}` is not a size; write e.g. \"64MiB\", \"512KiB\" or \"1GiB\""))
+        .map_err(|_| {
+            format!("`{trimmed}` is not a size; write e.g. \"64MiB\", \"512KiB\" or \"1GiB\"")
+        })
 }
 
 /// Parses a duration such as `5s`, `500ms` or `1m 30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|_| format!("`{}` is not a duration; write e.g. \"5s\" or \"500ms\"", text.trim()))
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        format!(
+            "`{}` is not a duration; write e.g. \"5s\" or \"500ms\"",
+            text.trim()
+        )
+    })
 }
 
 /// Renders a duration the way the manifest accepts it (`5s`, `500ms`).

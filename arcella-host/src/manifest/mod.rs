@@ -49,7 +49,9 @@ pub struct ModuleInfo {
 }
 
 /// Where a module's code runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Isolation {
     /// In the host process, on its async runtime. Only for trusted modules.

@@ -1,0 +1,160 @@
+//! The process-wide wasmtime engines, and the epoch ticker that bounds wall-clock time.
+//!
+//! Compiling and configuring an engine is expensive and its code memory is
+//! shared, so every module in a process runs on one engine per setting.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances; timeouts are rounded up to this.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Wasm stack available to a guest; deeper recursion is a stack-overflow trap.
+pub const MAX_WASM_STACK: usize = 1 << 20;
+
+/// Engine settings that change compiled code, so each needs its own engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct EngineSettings {
+    /// Whether guests are metered with fuel. Always on outside benchmarks.
+    pub fuel_metering: bool,
+    /// Whether instances come from the pooling allocator (fast instantiation)
+    /// rather than fresh `mmap`s.
+    pub pooling: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            fuel_metering: true,
+            pooling: true,
+        }
+    }
+}
+
+/// Instances the pool holds at once; past that, instantiation waits or fails.
+const POOL_INSTANCES: u32 = 1000;
+
+/// Largest linear memory the pool reserves for one instance (the wasm32 maximum).
+const POOL_MAX_MEMORY: usize = 4 << 30;
+
+/// The shared engine for `settings`, created on first use.
+///
+/// If the pooling allocator cannot reserve its address space (a tight
+/// `ulimit -v`), the engine falls back to on-demand allocation.
+pub fn shared_engine(settings: EngineSettings) -> wasmtime::Result<Engine> {
+    static ENGINES: OnceLock<Mutex<HashMap<EngineSettings, Engine>>> = OnceLock::new();
+    let engines = ENGINES.get_or_init(Default::default);
+    let mut engines = engines
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(engine) = engines.get(&settings) {
+        return Ok(engine.clone());
+    }
+    let engine = match Engine::new(&config(settings)) {
+        Ok(engine) => engine,
+        Err(error) if settings.pooling => {
+            tracing::warn!(
+                "pooling allocator unavailable ({error}); allocating instances on demand"
+            );
+            Engine::new(&config(EngineSettings {
+                pooling: false,
+                ..settings
+            }))?
+        }
+        Err(error) => return Err(error),
+    };
+    start_epoch_ticker(&engine);
+    engines.insert(settings, engine.clone());
+    Ok(engine)
+}
+
+fn config(settings: EngineSettings) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(settings.fuel_metering)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(MAX_WASM_STACK + (1 << 20))
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if settings.pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .total_stacks(POOL_INSTANCES)
+            .max_memory_size(POOL_MAX_MEMORY)
+            .max_memories_per_component(16)
+            .max_tables_per_component(16)
+            .max_core_instances_per_component(64);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] for as long as the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("arcella-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!("could not start the epoch ticker; timeouts will not fire: {error}");
+    }
+}
+
+/// Epoch ticks that cover `timeout`, rounded up, plus one for the tick in progress.
+pub fn ticks_for(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    let ticks = timeout.as_nanos().div_ceil(tick) + 1;
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+/// A cheap handle to an engine and the settings it was made with.
+#[derive(Clone)]
+pub struct EngineHandle {
+    /// The engine.
+    pub engine: Engine,
+    /// What it was configured with.
+    pub settings: EngineSettings,
+}
+
+impl EngineHandle {
+    /// The shared engine for `settings`.
+    pub fn new(settings: EngineSettings) -> wasmtime::Result<Self> {
+        Ok(Self {
+            engine: shared_engine(settings)?,
+            settings,
+        })
+    }
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_up_and_add_one() {
+        assert_eq!(ticks_for(Duration::from_millis(5)), 2);
+        assert_eq!(ticks_for(Duration::from_millis(6)), 3);
+        assert_eq!(ticks_for(Duration::ZERO), 1);
+    }
+}

@@ -1,0 +1,226 @@
+//! The host's error type: every way a call or a lifecycle step can fail.
+
+use std::time::Duration;
+
+use crate::diagnostic::Diagnostic;
+use crate::lifecycle::ModuleState;
+use crate::limits::format_size;
+
+/// What went wrong, with the facts a caller needs to say so.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Error {
+    /// The guest used all the fuel one call may use.
+    #[error("component '{module}' ran out of fuel (limit {limit})")]
+    FuelExhausted {
+        /// The module.
+        module: String,
+        /// Fuel allowed per call.
+        limit: u64,
+    },
+    /// The guest tried to grow its memory past the limit.
+    #[error("component '{module}' reached its memory limit of {}", format_size(*limit))]
+    MemoryLimit {
+        /// The module.
+        module: String,
+        /// Bytes allowed.
+        limit: u64,
+    },
+    /// The call took longer than the timeout.
+    #[error("component '{module}' timed out after {}", humantime::format_duration(*after))]
+    Timeout {
+        /// The module.
+        module: String,
+        /// The timeout that was reached.
+        after: Duration,
+    },
+    /// The guest recursed deeper than its wasm stack allows.
+    #[error("component '{module}' overflowed its stack")]
+    StackOverflow {
+        /// The module.
+        module: String,
+        /// The guest's backtrace, when wasmtime captured one.
+        backtrace: Option<String>,
+    },
+    /// The guest trapped (`unreachable`, an out-of-bounds access, a panic in the guest…).
+    #[error("component '{module}' trapped: {message}")]
+    Trap {
+        /// The module.
+        module: String,
+        /// What the trap was.
+        message: String,
+        /// The guest's backtrace, when wasmtime captured one.
+        backtrace: Option<String>,
+    },
+    /// `lifecycle.start` or `lifecycle.stop` returned an error.
+    #[error("component '{module}' failed to {action}: {message}")]
+    Guest {
+        /// The module.
+        module: String,
+        /// `start` or `stop`.
+        action: String,
+        /// The guest's own message.
+        message: String,
+    },
+    /// The worker process that ran the module died.
+    #[error("worker for group '{group}' died: {cause}")]
+    WorkerDied {
+        /// The worker group.
+        group: String,
+        /// How it died (exit status or signal).
+        cause: String,
+    },
+    /// A lifecycle step that the module's state does not allow.
+    #[error("cannot {action} module '{module}': it is {state}")]
+    WrongState {
+        /// The module.
+        module: String,
+        /// What was asked.
+        action: String,
+        /// The state it is in.
+        state: ModuleState,
+    },
+    /// No module of that name is installed.
+    #[error("no module named '{module}' is installed")]
+    NotInstalled {
+        /// The name asked for.
+        module: String,
+    },
+    /// A module of that name is already installed.
+    #[error("a module named '{module}' is already installed; use update to replace it")]
+    AlreadyInstalled {
+        /// The name.
+        module: String,
+    },
+    /// The component does not match its manifest, or is not a usable component.
+    #[error(
+        "component '{module}' does not match its manifest:\n{}",
+        render_diagnostics(diagnostics)
+    )]
+    Contract {
+        /// The module.
+        module: String,
+        /// What `check` would report.
+        diagnostics: Vec<WireDiagnostic>,
+    },
+    /// The component is larger than the host accepts.
+    #[error("component is {} but the limit is {}", format_size(*size), format_size(*limit))]
+    TooLarge {
+        /// Its size in bytes.
+        size: u64,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// Wasmtime could not compile, link or instantiate the component.
+    #[error("could not load component '{module}': {message}")]
+    Load {
+        /// The module.
+        module: String,
+        /// Wasmtime's explanation.
+        message: String,
+    },
+    /// The operation does not apply to this kind of component.
+    #[error("component '{module}' is a {kind} component and cannot {action}")]
+    WrongKind {
+        /// The module.
+        module: String,
+        /// Its kind.
+        kind: String,
+        /// What was asked.
+        action: String,
+    },
+    /// An update whose new version failed to start; the old one keeps running.
+    #[error("update of '{module}' failed, version {running} keeps running: {cause}")]
+    UpdateFailed {
+        /// The module.
+        module: String,
+        /// The version still running.
+        running: String,
+        /// Why the new version failed.
+        cause: Box<Error>,
+    },
+    /// The host could not do its own work (files, processes).
+    #[error("{0}")]
+    Host(String),
+}
+
+/// A diagnostic in a form that crosses the worker protocol and serializes for tools.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WireDiagnostic {
+    /// The code, e.g. `A0602`.
+    pub code: String,
+    /// The message.
+    pub message: String,
+    /// The help line.
+    pub help: Option<String>,
+}
+
+impl From<&Diagnostic> for WireDiagnostic {
+    fn from(diagnostic: &Diagnostic) -> Self {
+        Self {
+            code: diagnostic.code.as_str().to_string(),
+            message: diagnostic.message.clone(),
+            help: diagnostic.help.clone(),
+        }
+    }
+}
+
+fn render_diagnostics(diagnostics: &[WireDiagnostic]) -> String {
+    let mut text = String::new();
+    for diagnostic in diagnostics {
+        text.push_str(&format!("  [{}] {}", diagnostic.code, diagnostic.message));
+        if let Some(help) = &diagnostic.help {
+            text.push_str(&format!(" (help: {help})"));
+        }
+        text.push('\n');
+    }
+    text.trim_end().to_string()
+}
+
+impl Error {
+    /// Whether the error was a limit being reached (fuel, memory, time, stack).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            Self::FuelExhausted { .. }
+                | Self::MemoryLimit { .. }
+                | Self::Timeout { .. }
+                | Self::StackOverflow { .. }
+        )
+    }
+
+    /// The guest backtrace, for errors that have one.
+    pub fn backtrace(&self) -> Option<&str> {
+        match self {
+            Self::Trap { backtrace, .. } | Self::StackOverflow { backtrace, .. } => {
+                backtrace.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// A short, stable name of the error's kind (`fuel-exhausted`, `trap`…), for traces.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::FuelExhausted { .. } => "fuel-exhausted",
+            Self::MemoryLimit { .. } => "memory-limit",
+            Self::Timeout { .. } => "timeout",
+            Self::StackOverflow { .. } => "stack-overflow",
+            Self::Trap { .. } => "trap",
+            Self::Guest { .. } => "guest-error",
+            Self::WorkerDied { .. } => "worker-died",
+            Self::WrongState { .. } => "wrong-state",
+            Self::NotInstalled { .. } => "not-installed",
+            Self::AlreadyInstalled { .. } => "already-installed",
+            Self::Contract { .. } => "contract",
+            Self::TooLarge { .. } => "too-large",
+            Self::Load { .. } => "load",
+            Self::WrongKind { .. } => "wrong-kind",
+            Self::UpdateFailed { .. } => "update-failed",
+            Self::Host(_) => "host",
+        }
+    }
+}
+
+/// The host's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,414 @@
+//! Running guests in this process: a loaded component, its instances, and each call's limits.
+//!
+//! Every call sets fresh fuel, an epoch deadline and a wall-clock bound, and
+//! turns whatever stopped the guest into a typed [`Error`] naming the limit.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, InstancePre};
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::I32Exit;
+
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+use crate::bindings::{Module as ModuleBindings, ModulePre};
+use crate::cache::CompileCache;
+use crate::engine::{EngineSettings, shared_engine, ticks_for};
+use crate::error::{Error, Result};
+use crate::kind::{ComponentKind, detect, export_names};
+use crate::limits::Limits;
+use crate::logging::LogRecord;
+use crate::output::Captured;
+use crate::sandbox::{GuestState, SandboxSettings, linker, new_store};
+
+/// Extra wall-clock time after the timeout before a call blocked in a host
+/// call (where epochs cannot interrupt it) is abandoned.
+const HOST_CALL_GRACE: Duration = Duration::from_millis(250);
+
+/// What one call cost, beside its result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Call<T> {
+    /// What the call returned.
+    pub value: T,
+    /// Fuel it consumed.
+    pub fuel: u64,
+    /// Log records the guest wrote during the call.
+    pub logs: Vec<LogRecord>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// The result of running a `wasi:cli/command`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CommandOutput {
+    /// The guest's exit code (0 when `run` returned `ok`, 1 for `err`).
+    pub exit_code: i32,
+    /// Captured stdout (empty unless capturing).
+    pub stdout: Captured,
+    /// Captured stderr (empty unless capturing).
+    pub stderr: Captured,
+}
+
+/// A compiled component, linked and ready to instantiate many times.
+pub struct Loaded {
+    name: String,
+    kind: ComponentKind,
+    engine: Engine,
+    pre: InstancePre<GuestState>,
+    module_pre: Option<ModulePre<GuestState>>,
+    command_pre: Option<CommandPre<GuestState>>,
+    metered: bool,
+}
+
+impl Loaded {
+    /// Links `component` against WASI and Arcella's interfaces.
+    pub fn new(name: &str, engine: &Engine, component: &Component, metered: bool) -> Result<Self> {
+        let load_error = |message: String| Error::Load {
+            module: name.to_string(),
+            message,
+        };
+        let kind = detect(engine, component).ok_or_else(|| {
+            load_error(format!(
+                "it exports none of arcella:component/handler, wasi:cli/run or wasi:http/incoming-handler (it exports: {})",
+                export_names(engine, component).join(", ")
+            ))
+        })?;
+        let linker = linker(engine).map_err(|error| load_error(format!("{error:#}")))?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(|error| load_error(format!("{error:#}")))?;
+        let module_pre = match kind {
+            ComponentKind::Module => Some(
+                ModulePre::new(pre.clone()).map_err(|error| load_error(format!("{error:#}")))?,
+            ),
+            _ => None,
+        };
+        let command_pre = match kind {
+            ComponentKind::Command => Some(
+                CommandPre::new(pre.clone()).map_err(|error| load_error(format!("{error:#}")))?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            name: name.to_string(),
+            kind,
+            engine: engine.clone(),
+            pre,
+            module_pre,
+            command_pre,
+            metered,
+        })
+    }
+
+    /// Checks the size cap, then compiles `wasm` (through `cache` when given) and links it.
+    pub fn compile(
+        name: &str,
+        wasm: &[u8],
+        settings: EngineSettings,
+        cache: Option<&CompileCache>,
+    ) -> Result<Self> {
+        let metered = settings.fuel_metering;
+        let load_error = |message: String| Error::Load {
+            module: name.to_string(),
+            message,
+        };
+        let engine = shared_engine(settings).map_err(|error| load_error(format!("{error:#}")))?;
+        let component = match cache {
+            Some(cache) => cache.load(&engine, wasm).map(|(component, _)| component),
+            None => Component::new(&engine, wasm),
+        }
+        .map_err(|error| load_error(format!("{error:#}")))?;
+        Self::new(name, &engine, &component, metered)
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind of component.
+    pub fn kind(&self) -> ComponentKind {
+        self.kind
+    }
+
+    /// The engine it was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linked component, for callers that instantiate it themselves.
+    pub fn instance_pre(&self) -> &InstancePre<GuestState> {
+        &self.pre
+    }
+
+    fn store(&self, settings: &SandboxSettings) -> Result<Store<GuestState>> {
+        new_store(&self.engine, &self.name, settings).map_err(Error::Host)
+    }
+
+    /// Instantiates a module-world component (it is not started yet).
+    pub async fn instantiate(&self, settings: &SandboxSettings) -> Result<Instance> {
+        let Some(module_pre) = &self.module_pre else {
+            return Err(self.wrong_kind("be started"));
+        };
+        let mut store = self.store(settings)?;
+        let limits = settings.limits.clone();
+        let started = arm(&mut store, &limits, self.metered)?;
+        let outcome = bounded(&limits, module_pre.instantiate_async(&mut store)).await;
+        let bindings = settle(&mut store, &limits, self.metered, started, outcome)?.value;
+        Ok(Instance {
+            store,
+            bindings,
+            limits,
+            metered: self.metered,
+        })
+    }
+
+    /// Runs a `wasi:cli/command` to completion, with `settings.args` as its arguments.
+    pub async fn run_command(&self, settings: &SandboxSettings) -> Result<Call<CommandOutput>> {
+        let Some(command_pre) = &self.command_pre else {
+            return Err(self.wrong_kind("be run as a command"));
+        };
+        let mut store = self.store(settings)?;
+        let limits = settings.limits.clone();
+        let started = arm(&mut store, &limits, self.metered)?;
+        let outcome = bounded(&limits, async {
+            let command = command_pre.instantiate_async(&mut store).await?;
+            command.wasi_cli_run().call_run(&mut store).await
+        })
+        .await;
+        let call = settle(&mut store, &limits, self.metered, started, outcome);
+        let exit_code = match call {
+            Ok(ref call) => i32::from(call.value.is_err()),
+            Err(Error::Trap { ref message, .. }) if message.starts_with(EXIT_PREFIX) => {
+                message[EXIT_PREFIX.len()..].parse().unwrap_or(1)
+            }
+            Err(error) => return Err(error),
+        };
+        let (stdout, stderr) = store.data().take_output();
+        let (fuel, logs, duration) = match call {
+            Ok(call) => (call.fuel, call.logs, call.duration),
+            Err(_) => (
+                fuel_used(&store, &limits, self.metered),
+                store.data_mut().take_logs().0,
+                Duration::ZERO,
+            ),
+        };
+        Ok(Call {
+            value: CommandOutput {
+                exit_code,
+                stdout,
+                stderr,
+            },
+            fuel,
+            logs,
+            duration,
+        })
+    }
+
+    fn wrong_kind(&self, action: &str) -> Error {
+        Error::WrongKind {
+            module: self.name.clone(),
+            kind: self.kind.to_string(),
+            action: action.to_string(),
+        }
+    }
+}
+
+/// How an `exit(code)` travels through the trap path to `run_command`.
+const EXIT_PREFIX: &str = "exit with code ";
+
+/// A running instance of a module-world component.
+pub struct Instance {
+    store: Store<GuestState>,
+    bindings: ModuleBindings,
+    limits: Limits,
+    metered: bool,
+}
+
+impl Instance {
+    /// Calls `lifecycle.start` with `config`.
+    pub async fn start(&mut self, config: &Vec<(String, String)>) -> Result<Call<()>> {
+        let started = arm(&mut self.store, &self.limits, self.metered)?;
+        let outcome = bounded(
+            &self.limits,
+            self.bindings
+                .arcella_component_lifecycle()
+                .call_start(&mut self.store, config),
+        )
+        .await;
+        let call = settle(
+            &mut self.store,
+            &self.limits,
+            self.metered,
+            started,
+            outcome,
+        )?;
+        self.guest_result(call, "start")
+    }
+
+    /// Calls `lifecycle.stop`.
+    pub async fn stop(&mut self) -> Result<Call<()>> {
+        let started = arm(&mut self.store, &self.limits, self.metered)?;
+        let outcome = bounded(
+            &self.limits,
+            self.bindings
+                .arcella_component_lifecycle()
+                .call_stop(&mut self.store),
+        )
+        .await;
+        let call = settle(
+            &mut self.store,
+            &self.limits,
+            self.metered,
+            started,
+            outcome,
+        )?;
+        self.guest_result(call, "stop")
+    }
+
+    /// Calls `handler.handle`; the guest's own `Err` is part of the value, not an [`Error`].
+    pub async fn handle(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<Call<Result<Vec<u8>, String>>> {
+        let started = arm(&mut self.store, &self.limits, self.metered)?;
+        let outcome = bounded(
+            &self.limits,
+            self.bindings
+                .arcella_component_handler()
+                .call_handle(&mut self.store, topic, payload),
+        )
+        .await;
+        settle(
+            &mut self.store,
+            &self.limits,
+            self.metered,
+            started,
+            outcome,
+        )
+    }
+
+    fn guest_result(&self, call: Call<Result<(), String>>, action: &str) -> Result<Call<()>> {
+        match call.value {
+            Ok(()) => Ok(Call {
+                value: (),
+                fuel: call.fuel,
+                logs: call.logs,
+                duration: call.duration,
+            }),
+            Err(message) => Err(Error::Guest {
+                module: self.store.data().module().to_string(),
+                action: action.to_string(),
+                message,
+            }),
+        }
+    }
+}
+
+/// Prepares a store for one call: fresh fuel, an epoch deadline, a clear limiter.
+fn arm(store: &mut Store<GuestState>, limits: &Limits, metered: bool) -> Result<Instant> {
+    if metered {
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|error| Error::Host(error.to_string()))?;
+    }
+    store.set_epoch_deadline(ticks_for(limits.timeout));
+    store.data_mut().limiter.refused = false;
+    Ok(Instant::now())
+}
+
+/// Bounds a call's wall-clock time, including time blocked in host calls
+/// where epochs cannot interrupt it. `None` when the bound was reached.
+async fn bounded<T>(
+    limits: &Limits,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    tokio::time::timeout(limits.timeout + HOST_CALL_GRACE, call)
+        .await
+        .ok()
+}
+
+/// Turns a call's outcome into a [`Call`] or the typed error that names what stopped it.
+fn settle<T>(
+    store: &mut Store<GuestState>,
+    limits: &Limits,
+    metered: bool,
+    started: Instant,
+    outcome: Option<wasmtime::Result<T>>,
+) -> Result<Call<T>> {
+    let duration = started.elapsed();
+    let fuel = fuel_used(store, limits, metered);
+    let (logs, _dropped) = store.data_mut().take_logs();
+    match outcome {
+        Some(Ok(value)) => Ok(Call {
+            value,
+            fuel,
+            logs,
+            duration,
+        }),
+        Some(Err(error)) => Err(classify(&error, store, limits)),
+        None => Err(Error::Timeout {
+            module: store.data().module().to_string(),
+            after: limits.timeout,
+        }),
+    }
+}
+
+fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
+    if !metered {
+        return 0;
+    }
+    store
+        .get_fuel()
+        .map_or(0, |left| limits.fuel.saturating_sub(left))
+}
+
+/// Names what stopped the guest.
+fn classify(error: &wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> Error {
+    let module = store.data().module().to_string();
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Error::Trap {
+            module,
+            message: format!("{EXIT_PREFIX}{}", exit.0),
+            backtrace: None,
+        };
+    }
+    let backtrace = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(ToString::to_string);
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => {
+            return Error::FuelExhausted {
+                module,
+                limit: limits.fuel,
+            };
+        }
+        Some(Trap::Interrupt) => {
+            return Error::Timeout {
+                module,
+                after: limits.timeout,
+            };
+        }
+        Some(Trap::StackOverflow) => return Error::StackOverflow { module, backtrace },
+        _ => {}
+    }
+    if store.data().limiter.refused {
+        return Error::MemoryLimit {
+            module,
+            limit: limits.memory,
+        };
+    }
+    let message = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap
+            .to_string()
+            .trim_start_matches("wasm trap: ")
+            .to_string(),
+        None => format!("{error}"),
+    };
+    Error::Trap {
+        module,
+        message,
+        backtrace,
+    }
+}

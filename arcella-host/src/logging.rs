@@ -1,0 +1,92 @@
+//! The `arcella:component/logging` import: records kept for callers, and emitted through `tracing`.
+
+use std::sync::Arc;
+
+use crate::bindings::arcella::component::types::Level as WitLevel;
+
+/// Longest message kept; the rest is cut so a guest cannot make the host hold gigabytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Records kept per call; later ones are counted, not kept.
+pub const MAX_RECORDS_PER_CALL: usize = 10_000;
+
+/// Severity of a guest's log record.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Very verbose.
+    Trace,
+    /// Verbose.
+    Debug,
+    /// Normal.
+    Info,
+    /// Something looks wrong.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl From<WitLevel> for Level {
+    fn from(level: WitLevel) -> Self {
+        match level {
+            WitLevel::Trace => Self::Trace,
+            WitLevel::Debug => Self::Debug,
+            WitLevel::Info => Self::Info,
+            WitLevel::Warn => Self::Warn,
+            WitLevel::Error => Self::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Trace => "TRACE",
+            Self::Debug => "DEBUG",
+            Self::Info => "INFO",
+            Self::Warn => "WARN",
+            Self::Error => "ERROR",
+        })
+    }
+}
+
+/// One record a guest logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogRecord {
+    /// The module that logged it.
+    pub module: String,
+    /// Its level.
+    pub level: Level,
+    /// Its message (cut at [`MAX_MESSAGE_BYTES`]).
+    pub message: String,
+}
+
+/// Receives each record as it is logged (the CLI prints it, the testkit keeps it).
+pub type LogCallback = Arc<dyn Fn(&LogRecord) + Send + Sync>;
+
+/// Emits `record` through `tracing`, under the `arcella::guest` target.
+pub fn emit(record: &LogRecord) {
+    let (module, message) = (&record.module, &record.message);
+    match record.level {
+        Level::Trace => tracing::trace!(target: "arcella::guest", module, "{message}"),
+        Level::Debug => tracing::debug!(target: "arcella::guest", module, "{message}"),
+        Level::Info => tracing::info!(target: "arcella::guest", module, "{message}"),
+        Level::Warn => tracing::warn!(target: "arcella::guest", module, "{message}"),
+        Level::Error => tracing::error!(target: "arcella::guest", module, "{message}"),
+    }
+}
+
+/// Cuts `message` to at most [`MAX_MESSAGE_BYTES`] on a character boundary.
+pub fn truncate_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("… (truncated)");
+    }
+    message
+}

@@ -1,0 +1,234 @@
+//! A guest's store: its WASI context built from capabilities, its limits and its records.
+//!
+//! Everything a guest can reach is decided here, default-deny: no
+//! environment, no preopened directories, no sockets and a closed stdin
+//! unless the capabilities grant them.
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::arcella::component::{logging, types};
+use crate::capabilities::Capabilities;
+use crate::limits::Limits;
+use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncate_message};
+use crate::output::{Captured, OutputSink, Stdio, Stream};
+
+/// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
+pub const MAX_RESOURCES: usize = 10_000;
+
+/// Bytes of randomness one `get-random-bytes` call may ask for.
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
+
+/// Table elements one instance may hold.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Everything a store needs beyond the component: what the guest may reach and how it is watched.
+#[derive(Clone, Default)]
+pub struct SandboxSettings {
+    /// Per-call limits.
+    pub limits: Limits,
+    /// What the guest may reach.
+    pub capabilities: Capabilities,
+    /// Arguments (`wasi:cli/environment.get-arguments`), the program name first.
+    pub args: Vec<String>,
+    /// Clocks and random numbers that give the same values on every run.
+    pub deterministic: bool,
+    /// Where stdout and stderr go.
+    pub stdio: Stdio,
+    /// Receives log records as they come (besides `tracing`).
+    pub on_log: Option<LogCallback>,
+}
+
+impl std::fmt::Debug for SandboxSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxSettings")
+            .field("limits", &self.limits)
+            .field("capabilities", &self.capabilities)
+            .field("args", &self.args)
+            .field("deterministic", &self.deterministic)
+            .field("stdio", &self.stdio)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The data a guest's store holds.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    module: String,
+    logs: Vec<LogRecord>,
+    dropped_logs: u64,
+    on_log: Option<LogCallback>,
+    stdout: OutputSink,
+    stderr: OutputSink,
+}
+
+/// Enforces the memory limit, and remembers whether a growth was refused so
+/// that the trap a guest raises afterwards is reported as the limit it is.
+pub(crate) struct MemoryLimiter {
+    pub(crate) limit: u64,
+    pub(crate) refused: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired as u64 <= self.limit;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        100
+    }
+
+    fn tables(&self) -> usize {
+        100
+    }
+
+    fn memories(&self) -> usize {
+        100
+    }
+}
+
+impl GuestState {
+    /// Log records since the last [`GuestState::take_logs`].
+    pub(crate) fn take_logs(&mut self) -> (Vec<LogRecord>, u64) {
+        (
+            std::mem::take(&mut self.logs),
+            std::mem::take(&mut self.dropped_logs),
+        )
+    }
+
+    /// Output captured so far, per stream.
+    pub(crate) fn take_output(&self) -> (Captured, Captured) {
+        (self.stdout.take_captured(), self.stderr.take_captured())
+    }
+
+    /// The module's name.
+    pub(crate) fn module(&self) -> &str {
+        &self.module
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for GuestState {}
+
+impl logging::Host for GuestState {
+    fn log(&mut self, level: types::Level, message: String) {
+        let record = LogRecord {
+            module: self.module.clone(),
+            level: level.into(),
+            message: truncate_message(message),
+        };
+        emit(&record);
+        if let Some(on_log) = &self.on_log {
+            on_log(&record);
+        }
+        if self.logs.len() < MAX_RECORDS_PER_CALL {
+            self.logs.push(record);
+        } else {
+            self.dropped_logs += 1;
+        }
+    }
+}
+
+/// The linker every guest is instantiated with: WASI 0.2 and Arcella's logging.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    logging::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
+    types::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// A fresh store for `module` under `settings`.
+pub(crate) fn new_store(
+    engine: &Engine,
+    module: &str,
+    settings: &SandboxSettings,
+) -> Result<Store<GuestState>, String> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.args(&settings.args)
+        .max_random_size(MAX_RANDOM_BYTES)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    for grant in &settings.capabilities.env {
+        let value = grant
+            .value
+            .clone()
+            .or_else(|| std::env::var(&grant.name).ok());
+        if let Some(value) = value {
+            wasi.env(&grant.name, value);
+        }
+    }
+    for grant in &settings.capabilities.dirs {
+        let perms = if grant.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        wasi.preopened_dir(&grant.host, &grant.guest, perms)
+            .map_err(|error| {
+                format!(
+                    "cannot open granted directory {}: {error}",
+                    grant.host.display()
+                )
+            })?;
+    }
+    if settings.capabilities.stdin {
+        wasi.inherit_stdin();
+    }
+    let stdout = OutputSink::new(Stream::Stdout, &settings.stdio);
+    let stderr = OutputSink::new(Stream::Stderr, &settings.stdio);
+    wasi.stdout(stdout.clone()).stderr(stderr.clone());
+    if settings.deterministic {
+        crate::determinism::apply(&mut wasi);
+    }
+    let state = GuestState {
+        wasi: wasi.build(),
+        table: {
+            let mut table = ResourceTable::new();
+            table.set_max_capacity(MAX_RESOURCES);
+            table
+        },
+        limiter: MemoryLimiter {
+            limit: settings.limits.memory,
+            refused: false,
+        },
+        module: module.to_string(),
+        logs: Vec::new(),
+        dropped_logs: 0,
+        on_log: settings.on_log.clone(),
+        stdout,
+        stderr,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.epoch_deadline_trap();
+    Ok(store)
+}

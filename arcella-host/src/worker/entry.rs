@@ -1,0 +1,186 @@
+//! The worker side: a process that runs one group's modules on the host's behalf.
+//!
+//! The host re-runs its own executable with `ARCELLA_WORKER=1`; the binary's
+//! `main` calls [`run_if_worker`] first, so any program that embeds the host
+//! (the CLI, a test binary, a user's own server) brings its worker along.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use super::protocol::{Event, Reply, Request, WireSettings, read_frame, write_frame};
+use crate::cache::CompileCache;
+use crate::error::{Error, Result};
+use crate::instance::{Instance, Loaded};
+use crate::logging::LogRecord;
+use crate::output::{Stdio, Stream};
+use crate::sandbox::SandboxSettings;
+
+/// The environment variable that turns a process into a worker.
+pub const WORKER_ENV: &str = "ARCELLA_WORKER";
+
+/// The environment variable that names the worker's group (for its messages).
+pub const GROUP_ENV: &str = "ARCELLA_WORKER_GROUP";
+
+/// If this process was started as a worker, serves requests on stdin/stdout
+/// until the host closes stdin, then exits the process. Otherwise returns at once.
+///
+/// Call it first thing in `main` of any binary that embeds the host.
+pub fn run_if_worker() {
+    if std::env::var_os(WORKER_ENV).is_none_or(|value| value != "1") {
+        return;
+    }
+    let group = std::env::var(GROUP_ENV).unwrap_or_else(|_| "default".into());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("arcella worker '{group}': cannot start its runtime: {error}");
+            std::process::exit(70);
+        }
+    };
+    let code = match runtime.block_on(serve()) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("arcella worker '{group}': {error}");
+            70
+        }
+    };
+    std::process::exit(code);
+}
+
+struct WorkerModule {
+    loaded: Loaded,
+    settings: WireSettings,
+    instance: Option<Instance>,
+}
+
+/// Frames go to stdout one at a time, whoever writes them (a reply, or a guest's log or output).
+type FrameWriter = Arc<Mutex<std::io::Stdout>>;
+
+fn send(writer: &FrameWriter, event: &Event) -> std::io::Result<()> {
+    let mut stdout = writer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    write_frame(&mut *stdout, event)?;
+    stdout.flush()
+}
+
+async fn serve() -> std::io::Result<()> {
+    let writer: FrameWriter = Arc::new(Mutex::new(std::io::stdout()));
+    let mut stdin = std::io::stdin().lock();
+    let mut modules: HashMap<String, WorkerModule> = HashMap::new();
+    while let Some(request) = read_frame::<Request>(&mut stdin)? {
+        let reply = handle(&mut modules, request, &writer).await;
+        send(&writer, &Event::Reply(reply))?;
+    }
+    Ok(())
+}
+
+fn sandbox(
+    settings: &WireSettings,
+    writer: &FrameWriter,
+    stdio: Stdio,
+    args: Vec<String>,
+) -> SandboxSettings {
+    let log_writer = writer.clone();
+    SandboxSettings {
+        limits: settings.limits.clone(),
+        capabilities: settings.capabilities.clone(),
+        args,
+        deterministic: settings.deterministic,
+        stdio,
+        on_log: Some(Arc::new(move |record: &LogRecord| {
+            let _ = send(&log_writer, &Event::Log(record.clone()));
+        })),
+    }
+}
+
+async fn handle(
+    modules: &mut HashMap<String, WorkerModule>,
+    request: Request,
+    writer: &FrameWriter,
+) -> Result<Reply> {
+    let missing = |key: &str| Error::Host(format!("worker has no module '{key}' installed"));
+    match request {
+        Request::Install {
+            key,
+            name,
+            wasm,
+            settings,
+        } => {
+            let cache = match &settings.cache_dir {
+                Some(dir) => {
+                    Some(CompileCache::open(dir).map_err(|error| Error::Host(error.to_string()))?)
+                }
+                None => None,
+            };
+            let loaded = Loaded::compile(&name, &wasm, settings.engine, cache.as_ref())?;
+            let kind = loaded.kind();
+            modules.insert(
+                key,
+                WorkerModule {
+                    loaded,
+                    settings,
+                    instance: None,
+                },
+            );
+            Ok(Reply::Installed(kind))
+        }
+        Request::Start { key, config } => {
+            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
+            module.instance = None;
+            let settings = sandbox(&module.settings, writer, Stdio::Discard, Vec::new());
+            let mut instance = module.loaded.instantiate(&settings).await?;
+            let call = instance.start(&config).await?;
+            module.instance = Some(instance);
+            Ok(Reply::Started(call))
+        }
+        Request::Handle {
+            key,
+            topic,
+            payload,
+        } => {
+            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
+            let instance = module
+                .instance
+                .as_mut()
+                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
+            match instance.handle(&topic, &payload).await {
+                Ok(call) => Ok(Reply::Handled(call)),
+                Err(error) => {
+                    module.instance = None;
+                    Err(error)
+                }
+            }
+        }
+        Request::Stop { key } => {
+            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
+            let mut instance = module
+                .instance
+                .take()
+                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
+            instance.stop().await.map(Reply::Stopped)
+        }
+        Request::Run { key, args, capture } => {
+            let module = modules.get(&key).ok_or_else(|| missing(&key))?;
+            let stdio = match capture {
+                Some(limit) => Stdio::Capture { limit },
+                None => {
+                    let output_writer = writer.clone();
+                    Stdio::Forward(Arc::new(move |stream: Stream, bytes: &[u8]| {
+                        let _ = send(&output_writer, &Event::Output(stream, bytes.to_vec()));
+                    }))
+                }
+            };
+            let settings = sandbox(&module.settings, writer, stdio, args);
+            module.loaded.run_command(&settings).await.map(Reply::Ran)
+        }
+        Request::Remove { key } => {
+            modules.remove(&key);
+            Ok(Reply::Removed)
+        }
+    }
+}

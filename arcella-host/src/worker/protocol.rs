@@ -1,0 +1,210 @@
+//! The framed request/response protocol between the host and a worker process.
+//!
+//! A frame is a little-endian `u32` length and that many bytes of `postcard`.
+//! The host sends one [`Request`] at a time; the worker answers with any
+//! number of [`Event::Log`] and [`Event::Output`] frames, then one [`Event::Reply`].
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use crate::capabilities::Capabilities;
+use crate::engine::EngineSettings;
+use crate::error::Error;
+use crate::instance::{Call, CommandOutput};
+use crate::kind::ComponentKind;
+use crate::limits::Limits;
+use crate::logging::LogRecord;
+use crate::output::Stream;
+
+/// Largest frame either side accepts: a maximal component plus room for its envelope.
+pub const MAX_FRAME: usize = 128 << 20;
+
+/// What the host asks a worker to do. `key` names one installed version of a module.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub enum Request {
+    /// Compile (or load from cache) and link a component.
+    Install {
+        /// The version's key.
+        key: String,
+        /// The module's name, for errors and logs.
+        name: String,
+        /// The component's bytes.
+        wasm: Vec<u8>,
+        /// How it runs.
+        settings: WireSettings,
+    },
+    /// Instantiate and call `lifecycle.start`.
+    Start {
+        /// The version's key.
+        key: String,
+        /// The `[config]` table.
+        config: Vec<(String, String)>,
+    },
+    /// Call `handler.handle`.
+    Handle {
+        /// The version's key.
+        key: String,
+        /// The event's topic.
+        topic: String,
+        /// The event's payload.
+        payload: Vec<u8>,
+    },
+    /// Call `lifecycle.stop` and drop the instance.
+    Stop {
+        /// The version's key.
+        key: String,
+    },
+    /// Run a command; output is captured up to `capture` bytes, or streamed as events when `None`.
+    Run {
+        /// The version's key.
+        key: String,
+        /// Arguments, the program name first.
+        args: Vec<String>,
+        /// Capture limit per stream.
+        capture: Option<usize>,
+    },
+    /// Forget a version.
+    Remove {
+        /// The version's key.
+        key: String,
+    },
+}
+
+/// What a worker sends back.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub enum Event {
+    /// A guest log record, as it happens.
+    Log(LogRecord),
+    /// A chunk of guest output, as it happens.
+    Output(Stream, Vec<u8>),
+    /// The answer to the current request.
+    Reply(Result<Reply, Error>),
+}
+
+/// The successful answers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub enum Reply {
+    /// Installed; this is its kind.
+    Installed(ComponentKind),
+    /// Started.
+    Started(Call<()>),
+    /// Handled.
+    Handled(Call<Result<Vec<u8>, String>>),
+    /// Stopped.
+    Stopped(Call<()>),
+    /// The command ran.
+    Ran(Call<CommandOutput>),
+    /// Removed.
+    Removed,
+}
+
+/// The settings of a module that a worker needs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WireSettings {
+    /// The engine to compile for.
+    pub engine: EngineSettings,
+    /// Per-call limits.
+    pub limits: Limits,
+    /// Grants.
+    pub capabilities: Capabilities,
+    /// Deterministic clocks and random numbers.
+    pub deterministic: bool,
+    /// The compile cache to use, if any.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Writes one frame.
+pub fn write_frame(
+    writer: &mut impl Write,
+    message: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    let bytes = postcard::to_stdvec(message).map_err(std::io::Error::other)?;
+    let len = u32::try_from(bytes.len())
+        .ok()
+        .filter(|len| (*len as usize) <= MAX_FRAME)
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "frame of {} bytes is over the {MAX_FRAME}-byte limit",
+                bytes.len()
+            ))
+        })?;
+    writer.write_all(&len.to_le_bytes())?;
+    writer.write_all(&bytes)?;
+    writer.flush()
+}
+
+/// Reads one frame; `Ok(None)` at a clean end of stream.
+pub fn read_frame<T: serde::de::DeserializeOwned>(
+    reader: &mut impl Read,
+) -> std::io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other(format!(
+            "frame of {len} bytes is over the {MAX_FRAME}-byte limit"
+        )));
+    }
+    let mut bytes = vec![0; len];
+    reader.read_exact(&mut bytes)?;
+    postcard::from_bytes(&bytes)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
+/// Reads one frame from an async reader; `Ok(None)` at a clean end of stream.
+pub async fn read_frame_async<T: serde::de::DeserializeOwned>(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> std::io::Result<Option<T>> {
+    use tokio::io::AsyncReadExt;
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other(format!(
+            "frame of {len} bytes is over the {MAX_FRAME}-byte limit"
+        )));
+    }
+    let mut bytes = vec![0; len];
+    reader.read_exact(&mut bytes).await?;
+    postcard::from_bytes(&bytes)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
+/// Encodes a frame for an async writer.
+pub fn encode_frame(message: &impl serde::Serialize) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    write_frame(&mut buffer, message)?;
+    Ok(buffer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let mut buffer = Vec::new();
+        write_frame(&mut buffer, &Request::Stop { key: "a#1".into() }).unwrap();
+        let request: Request = read_frame(&mut buffer.as_slice()).unwrap().unwrap();
+        assert!(matches!(request, Request::Stop { key } if key == "a#1"));
+        assert!(read_frame::<Request>(&mut [].as_slice()).unwrap().is_none());
+    }
+
+    #[test]
+    fn oversized_and_garbled_frames_are_errors_not_panics() {
+        let huge = (u32::MAX).to_le_bytes();
+        assert!(read_frame::<Request>(&mut huge.as_slice()).is_err());
+        let garbled = [3, 0, 0, 0, 0xff, 0xff, 0xff];
+        assert!(read_frame::<Request>(&mut garbled.as_slice()).is_err());
+    }
+}
