@@ -47,7 +47,10 @@ impl EnvGrant {
                 "`{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
             ));
         }
-        Ok(Self { name: name.to_string(), value })
+        Ok(Self {
+            name: name.to_string(),
+            value,
+        })
     }
 }
 
@@ -89,7 +92,11 @@ impl DirGrant {
                 "`{text}` has an empty path; write HOST[:GUEST][:ro], e.g. \"data:/data:ro\""
             ));
         }
-        Ok(Self { host: PathBuf::from(host), guest: guest.to_string(), read_only })
+        Ok(Self {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+            read_only,
+        })
     }
 }
 
@@ -113,7 +120,14 @@ mod tests {
     #[test]
     fn dir_grants_parse_all_forms() {
         let grant = DirGrant::parse("data:/data:ro").unwrap();
-        assert_eq!((grant.host.to_str().unwrap(), grant.guest.as_str(), grant.read_only), ("data", "/data", true));
+        assert_eq!(
+            (
+                grant.host.to_str().unwrap(),
+                grant.guest.as_str(),
+                grant.read_only
+            ),
+            ("data", "/data", true)
+        );
         let grant = DirGrant::parse("data").unwrap();
         assert_eq!((grant.guest.as_str(), grant.read_only), ("data", false));
         assert!(DirGrant::parse("a:b:c:d").is_err());
@@ -123,7 +137,10 @@ mod tests {
     #[test]
     fn env_grants_take_optional_values() {
         assert_eq!(EnvGrant::parse("HOME").unwrap().value, None);
-        assert_eq!(EnvGrant::parse("A=b=c").unwrap().value.as_deref(), Some("b=c"));
+        assert_eq!(
+            EnvGrant::parse("A=b=c").unwrap().value.as_deref(),
+            Some("b=c")
+        );
         assert!(EnvGrant::parse("1X").is_err());
     }
 

@@ -70,7 +70,10 @@ impl Diagnostic {
 /// 1-based line and column of byte `offset` in `source` (columns count characters).
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
-    let offset = (0..=offset).rev().find(|i| source.is_char_boundary(*i)).unwrap_or(0);
+    let offset = (0..=offset)
+        .rev()
+        .find(|i| source.is_char_boundary(*i))
+        .unwrap_or(0);
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -135,6 +138,8 @@ codes! {
     GroupWithoutWorker = "A0109", Error, "group is only for worker isolation";
     /// An entry of `exports` or `imports` is not an interface name.
     InvalidInterfaceName = "A0110", Error, "invalid interface name";
+    /// `module.group` is not lowercase kebab-case.
+    InvalidGroupName = "A0111", Error, "invalid group name";
     /// A limit is not a valid number, size or duration.
     InvalidLimit = "A0201", Error, "invalid limit";
     /// A limit is zero or beyond what the host allows.

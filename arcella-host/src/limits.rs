@@ -24,6 +24,10 @@ impl Limits {
     pub const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
     /// Default time per call.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The most memory a manifest may ask for: 4 GiB, all a 32-bit memory can address.
+    pub const MAX_MEMORY: u64 = 4 << 30;
+    /// The longest time per call a manifest may ask for: one hour.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 }
 
 impl Default for Limits {
@@ -40,7 +44,7 @@ impl Default for Limits {
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, scale) in UNITS {
-        if bytes >= scale && bytes % scale == 0 {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
             return format!("{}{unit}", bytes / scale);
         }
     }
@@ -56,13 +60,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     trimmed
         .parse::<bytesize::ByteSize>()
         .map(|size| size.as_u64())
-        .map_err(|_| format!("`{trimmed}` is not a size; write e.g. \"64MiB\", \"512KiB\" or \"1GiB\""))
+        .map_err(|_| {
+            format!("`{trimmed}` is not a size; write e.g. \"64MiB\", \"512KiB\" or \"1GiB\"")
+        })
 }
 
 /// Parses a duration such as `5s`, `500ms` or `1m 30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|_| format!("`{}` is not a duration; write e.g. \"5s\" or \"500ms\"", text.trim()))
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        format!(
+            "`{}` is not a duration; write e.g. \"5s\" or \"500ms\"",
+            text.trim()
+        )
+    })
 }
 
 /// Renders a duration the way the manifest accepts it (`5s`, `500ms`).
