@@ -138,6 +138,8 @@ codes! {
     GroupWithoutWorker = "A0109", Error, "group is only for worker isolation";
     /// An entry of `exports` or `imports` is not an interface name.
     InvalidInterfaceName = "A0110", Error, "invalid interface name";
+    /// `module.group` is not lowercase kebab-case.
+    InvalidGroupName = "A0111", Error, "invalid group name";
     /// A limit is not a valid number, size or duration.
     InvalidLimit = "A0201", Error, "invalid limit";
     /// A limit is zero or beyond what the host allows.

@@ -24,6 +24,10 @@ impl Limits {
     pub const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
     /// Default time per call.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The most memory a manifest may ask for: 4 GiB, all a 32-bit memory can address.
+    pub const MAX_MEMORY: u64 = 4 << 30;
+    /// The longest time per call a manifest may ask for: one hour.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 }
 
 impl Default for Limits {
@@ -40,7 +44,7 @@ impl Default for Limits {
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, scale) in UNITS {
-        if bytes >= scale && bytes % scale == 0 {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
             return format!("{}{unit}", bytes / scale);
         }
     }

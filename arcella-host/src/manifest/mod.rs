@@ -2,12 +2,34 @@
 //!
 //! Parsing keeps every span so that each problem is reported with its place,
 //! and validation reports all problems at once rather than the first.
+//!
+//! [`load`] reads a file and [`parse`] checks bytes already in memory; both
+//! return a [`ManifestReport`] holding the [`Manifest`] (when there is no
+//! error) and every diagnostic:
+//!
+//! ```
+//! use std::path::Path;
+//! use arcella_host::manifest;
+//!
+//! let text = b"[module]\nname = \"hello\"\nversion = \"0.1.0\"\n";
+//! let report = manifest::parse(text, Path::new("/app/arcella.toml"));
+//! assert_eq!(report.manifest.unwrap().module.name, "hello");
+//! ```
 
 use std::path::{Path, PathBuf};
 
 use crate::capabilities::Capabilities;
 use crate::diagnostic::Diagnostic;
 use crate::limits::Limits;
+
+mod capabilities;
+mod config;
+mod limits;
+mod module;
+mod read;
+mod table;
+
+pub use read::{MAX_MANIFEST_SIZE, load, parse};
 
 /// The file name Arcella looks for beside a component or at a crate's root.
 pub const MANIFEST_FILE: &str = "arcella.toml";
@@ -74,6 +96,13 @@ pub struct ManifestReport {
     pub diagnostics: Vec<Diagnostic>,
     /// The text that was parsed (empty when it could not be read), for rendering.
     pub source: String,
+}
+
+impl ManifestReport {
+    /// Whether any diagnostic is an error (then `manifest` is `None`).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
 }
 
 impl Manifest {
