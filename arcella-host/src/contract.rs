@@ -1,1 +1,0 @@
-//! Checks of WIT contracts and built components against the manifest.
