@@ -5,7 +5,8 @@
 //! After building, [`ComponentInfo::inspect`] reads what the component really
 //! imports and exports, and [`check_component`] holds that against the
 //! manifest: declared exports present, imports declared, capabilities granted.
-//! [`check_component_size`] looks at the file itself.
+//! [`check_component_size`] and [`check_component_fresh`] look at the file
+//! itself: not too large, not older than its sources.
 //!
 //! ```no_run
 //! # use arcella_host::{contract::{ComponentInfo, check_component}, manifest::Manifest};
@@ -21,6 +22,7 @@
 
 mod component;
 mod component_check;
+mod freshness;
 pub mod interface_name;
 pub mod manifest_spans;
 pub mod wasi;
@@ -30,6 +32,7 @@ use std::path::Path;
 
 pub use component::{ComponentInfo, Kind};
 pub use component_check::{DEFAULT_MAX_COMPONENT_SIZE, check_component, check_component_size};
+pub use freshness::check_component_fresh;
 pub use interface_name::InterfaceName;
 pub use wit::check_wit;
 
