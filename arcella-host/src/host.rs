@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache::CompileCache;
-use crate::contract;
+use crate::contract::{self, DEFAULT_MAX_COMPONENT_SIZE};
 use crate::engine::EngineSettings;
 use crate::error::{Error, Result, WireDiagnostic};
 use crate::instance::{Call, CommandOutput, Instance, Loaded};
@@ -17,9 +17,6 @@ use crate::output::Stdio;
 use crate::sandbox::SandboxSettings;
 use crate::worker::protocol::{Reply, Request, WireSettings};
 use crate::worker::{WorkerCommand, WorkerGroup};
-
-/// The size cap on components, by default: larger ones are refused before compiling.
-pub const DEFAULT_MAX_COMPONENT_SIZE: u64 = 64 << 20;
 
 /// How long a worker may take to compile a component before it is deemed hung.
 const INSTALL_DEADLINE: Duration = Duration::from_secs(300);
@@ -597,10 +594,8 @@ impl Host {
         } else {
             ModuleState::Installed
         };
-        if was_running {
-            if let Err(error) = self.stop(&name).await {
-                tracing::warn!("old version of '{name}' did not stop cleanly: {error}");
-            }
+        if was_running && let Err(error) = self.stop(&name).await {
+            tracing::warn!("old version of '{name}' did not stop cleanly: {error}");
         }
         if let Some(old) = self.modules.insert(name.clone(), fresh) {
             self.discard(&old).await;
@@ -618,10 +613,10 @@ impl Host {
         let module = self.modules.get(name).ok_or_else(|| Error::NotInstalled {
             module: name.to_string(),
         })?;
-        if module.state == ModuleState::Running {
-            if let Err(error) = self.stop(name).await {
-                tracing::warn!("'{name}' did not stop cleanly before removal: {error}");
-            }
+        if module.state == ModuleState::Running
+            && let Err(error) = self.stop(name).await
+        {
+            tracing::warn!("'{name}' did not stop cleanly before removal: {error}");
         }
         if let Some(module) = self.modules.remove(name) {
             self.discard(&module).await;

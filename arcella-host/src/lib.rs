@@ -7,7 +7,7 @@
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use arcella_host::{Host, HostOptions, Manifest};
 //!
-//! let report = Manifest::load("hello/arcella.toml".as_ref())?;
+//! let report = arcella_host::manifest::load("hello/arcella.toml".as_ref())?;
 //! let manifest = report.manifest.expect("a valid manifest");
 //! let mut host = Host::new(HostOptions::new()?);
 //! host.install(manifest, std::fs::read("hello.wasm")?).await?;
@@ -40,8 +40,9 @@ pub mod output;
 mod sandbox;
 pub mod worker;
 
+pub use contract::DEFAULT_MAX_COMPONENT_SIZE;
 pub use error::{Error, Result};
-pub use host::{DEFAULT_MAX_COMPONENT_SIZE, Host, HostOptions};
+pub use host::{Host, HostOptions};
 pub use instance::{Call, CommandOutput};
 pub use kind::ComponentKind;
 pub use lifecycle::ModuleState;

@@ -153,6 +153,7 @@ pub fn manifest(name: &str, isolation: arcella_host::Isolation) -> Manifest {
     manifest.module.isolation = isolation;
     manifest.module.trusted = true;
     manifest.module.r#async = true;
+    manifest.module.imports = vec!["arcella:component/logging@0.1.0".into()];
     manifest.config = vec![("greeting".into(), "hello".into())];
     manifest
 }

@@ -1,0 +1,84 @@
+//! Checks of WIT contracts and built components against the manifest.
+//!
+//! Two moments are checked. Before building, [`check_wit`] parses the crate's
+//! `wit/` folder and makes sure every interface the manifest names exists.
+//! After building, [`ComponentInfo::inspect`] reads what the component really
+//! imports and exports, and [`check_component`] holds that against the
+//! manifest: declared exports present, imports declared, capabilities granted.
+//! [`check_component_size`] and [`check_component_fresh`] look at the file
+//! itself: not too large, not older than its sources.
+//!
+//! ```no_run
+//! # use arcella_host::{contract::{ComponentInfo, check_component}, manifest::Manifest};
+//! # use std::path::Path;
+//! let bytes = std::fs::read("target/wasm32-wasip2/release/hello.wasm")?;
+//! let info = ComponentInfo::inspect(&bytes)?;
+//! let manifest = Manifest::defaults("hello", Path::new("."));
+//! for diagnostic in check_component(&info, &manifest, Path::new("arcella.toml"), "") {
+//!     println!("{}: {}", diagnostic.code, diagnostic.message);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod component;
+mod component_check;
+mod freshness;
+pub mod interface_name;
+pub mod manifest_spans;
+pub mod wasi;
+mod wit;
+
+use std::path::Path;
+
+pub use component::{ComponentInfo, Kind};
+pub use component_check::{DEFAULT_MAX_COMPONENT_SIZE, check_component, check_component_size};
+pub use freshness::check_component_fresh;
+pub use interface_name::InterfaceName;
+pub use wit::check_wit;
+
+use crate::diagnostic::{Code, Diagnostic};
+
+/// Why a file could not be read as a component.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    /// The file has no bytes at all.
+    #[error("not a WebAssembly component: the file is empty")]
+    Empty,
+    /// A core module, e.g. built for `wasm32-unknown-unknown` or `wasm32-wasip1`.
+    #[error(
+        "not a WebAssembly component: this is a core WebAssembly module; build for the `wasm32-wasip2` target to get a component"
+    )]
+    CoreModule,
+    /// The bytes do not start with the component header.
+    #[error("not a WebAssembly component: the file does not start with the component header")]
+    NotWasm,
+    /// The header is right but the rest is malformed or truncated.
+    #[error("not a valid WebAssembly component: {message} (at byte {offset})")]
+    Invalid {
+        /// Byte offset of the problem in the file.
+        offset: usize,
+        /// What is wrong, as the decoder puts it.
+        message: String,
+    },
+}
+
+impl ContractError {
+    /// The A0601 diagnostic for this error in `component_file`.
+    ///
+    /// It has no span: the file is binary, so the byte offset is in the message.
+    pub fn diagnostic(&self, component_file: &Path) -> Diagnostic {
+        Diagnostic::new(Code::NotAComponent, component_file, self.to_string())
+    }
+}
+
+/// Problems with `wasm` as the component `manifest` describes; empty when it fits.
+///
+/// This is the check `install` runs. Diagnostics point at the manifest file
+/// by name only, since the host has the parsed manifest, not its text.
+pub fn check_bytes(wasm: &[u8], manifest: &crate::manifest::Manifest) -> Vec<Diagnostic> {
+    let manifest_file = manifest.root.join(crate::manifest::MANIFEST_FILE);
+    match ComponentInfo::inspect(wasm) {
+        Ok(info) => check_component(&info, manifest, &manifest_file, ""),
+        Err(error) => vec![error.diagnostic(Path::new(&manifest.module.name))],
+    }
+}
