@@ -11,6 +11,7 @@ use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::I32Exit;
 
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{Module as ModuleBindings, ModulePre};
 use crate::cache::CompileCache;
@@ -20,7 +21,7 @@ use crate::kind::{ComponentKind, detect, export_names};
 use crate::limits::Limits;
 use crate::logging::LogRecord;
 use crate::output::Captured;
-use crate::sandbox::{GuestState, SandboxSettings, linker, new_store};
+use crate::sandbox::{GuestState, SandboxSettings, new_store, shared_linker};
 
 /// Extra wall-clock time after the timeout before a call blocked in a host
 /// call (where epochs cannot interrupt it) is abandoned.
@@ -58,6 +59,7 @@ pub struct Loaded {
     pre: InstancePre<GuestState>,
     module_pre: Option<ModulePre<GuestState>>,
     command_pre: Option<CommandPre<GuestState>>,
+    proxy_pre: Option<ProxyPre<GuestState>>,
     metered: bool,
     functions: Arc<Vec<ExportedFunc>>,
 }
@@ -119,7 +121,7 @@ impl Loaded {
                 export_names(engine, component).join(", ")
             ))
         })?;
-        let linker = linker(engine).map_err(|error| load_error(format!("{error:#}")))?;
+        let linker = shared_linker(engine).map_err(|error| load_error(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(|error| load_error(format!("{error:#}")))?;
@@ -135,6 +137,12 @@ impl Loaded {
             ),
             _ => None,
         };
+        let proxy_pre = match kind {
+            ComponentKind::Http => {
+                Some(ProxyPre::new(pre.clone()).map_err(|error| load_error(format!("{error:#}")))?)
+            }
+            _ => None,
+        };
         Ok(Self {
             name: name.to_string(),
             kind,
@@ -142,6 +150,7 @@ impl Loaded {
             pre,
             module_pre,
             command_pre,
+            proxy_pre,
             metered,
             functions: Arc::new(exported_functions(engine, component)),
         })
@@ -190,6 +199,21 @@ impl Loaded {
 
     fn store(&self, settings: &SandboxSettings) -> Result<Store<GuestState>> {
         new_store(&self.engine, &self.name, settings).map_err(Error::Host)
+    }
+
+    /// The pre-instantiated `wasi:http/proxy`, for HTTP components.
+    pub(crate) fn proxy_pre(&self) -> Option<&ProxyPre<GuestState>> {
+        self.proxy_pre.as_ref()
+    }
+
+    /// Whether calls are metered with fuel.
+    pub(crate) fn metered(&self) -> bool {
+        self.metered
+    }
+
+    /// A fresh store under `settings`, for callers that drive the guest themselves.
+    pub(crate) fn new_store(&self, settings: &SandboxSettings) -> Result<Store<GuestState>> {
+        self.store(settings)
     }
 
     /// Instantiates a module-world component (it is not started yet).
@@ -460,7 +484,11 @@ impl Instance {
 }
 
 /// Prepares a store for one call: fresh fuel, an epoch deadline, a clear limiter.
-fn arm(store: &mut Store<GuestState>, limits: &Limits, metered: bool) -> Result<Instant> {
+pub(crate) fn arm(
+    store: &mut Store<GuestState>,
+    limits: &Limits,
+    metered: bool,
+) -> Result<Instant> {
     if metered {
         store
             .set_fuel(limits.fuel)
@@ -508,7 +536,7 @@ fn settle<T>(
     }
 }
 
-fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
+pub(crate) fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
     if !metered {
         return 0;
     }
@@ -518,7 +546,11 @@ fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
 }
 
 /// Names what stopped the guest.
-fn classify(error: &wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> Error {
+pub(crate) fn classify(
+    error: &wasmtime::Error,
+    store: &Store<GuestState>,
+    limits: &Limits,
+) -> Error {
     let module = store.data().module().to_string();
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Error::Trap {
