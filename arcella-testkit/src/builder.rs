@@ -282,16 +282,25 @@ fn load_manifest(path: &Path) -> Result<Manifest, Error> {
         path: path.to_path_buf(),
         message,
     };
-    let report = manifest::load(path).map_err(|error| failed(error.to_string()))?;
+    let report = manifest::load(path).map_err(|error| {
+        failed(if error.kind() == std::io::ErrorKind::NotFound {
+            "there is no manifest here\n  help: a component crate has an arcella.toml at its root (`cargo arcella new` writes one); for a bare component use `Harness::from_file`".to_string()
+        } else {
+            error.to_string()
+        })
+    })?;
     let problems: Vec<String> = report
         .diagnostics
         .iter()
         .filter(|diagnostic| diagnostic.is_error())
         .map(|diagnostic| format!("[{}] {}", diagnostic.code, diagnostic.message))
         .collect();
-    report
-        .manifest
-        .ok_or_else(|| failed(format!("it is not valid:\n  {}", problems.join("\n  "))))
+    report.manifest.ok_or_else(|| {
+        failed(format!(
+            "it is not valid:\n  {}\n  help: `cargo arcella check` shows each problem in place",
+            problems.join("\n  ")
+        ))
+    })
 }
 
 /// Puts `overrides` over `manifest`.

@@ -30,11 +30,11 @@ pub enum Error {
         changed: String,
     },
     /// `arcella.toml` is missing, unreadable or invalid.
-    #[error("{}: {message}\n  help: run `cargo arcella check` to see every problem with their place", path.display())]
+    #[error("{}: {message}", path.display())]
     Manifest {
         /// The manifest.
         path: PathBuf,
-        /// What is wrong.
+        /// What is wrong, and what to do about it.
         message: String,
     },
     /// A file could not be read.

@@ -137,3 +137,14 @@ fn component_text_that_does_not_parse_is_reported() {
     let error = Harness::from_wat("(component (oops))").start().unwrap_err();
     assert!(matches!(error, Error::Wat(_)), "{error}");
 }
+
+#[test]
+fn a_folder_without_a_manifest_says_what_a_component_crate_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = Harness::for_crate(dir.path()).start().unwrap_err();
+    assert!(matches!(error, Error::Manifest { .. }), "{error}");
+    assert!(
+        error.to_string().contains("there is no manifest here"),
+        "{error}"
+    );
+}
