@@ -105,6 +105,8 @@ fn main() {
 }
 
 /// One thing to time, repeated.
+// Built once per case, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Work {
     /// `Host::start`, `handle`, `stop` of an installed module.
     HostLifecycle { host: Host },

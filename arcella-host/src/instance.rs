@@ -169,11 +169,8 @@ impl Loaded {
             message,
         };
         let engine = shared_engine(settings).map_err(|error| load_error(format!("{error:#}")))?;
-        let component = match cache {
-            Some(cache) => cache.load(&engine, wasm).map(|(component, _)| component),
-            None => Component::new(&engine, wasm),
-        }
-        .map_err(|error| load_error(format!("{error:#}")))?;
+        let component = compiled(&engine, settings, wasm, cache)
+            .map_err(|error| load_error(format!("{error:#}")))?;
         Self::new(name, &engine, &component, metered)
     }
 
@@ -294,6 +291,42 @@ impl Loaded {
             action: action.to_string(),
         }
     }
+}
+
+/// Compiled components kept in memory per process.
+const MAX_COMPILED_IN_MEMORY: usize = 64;
+
+/// The compiled form of `wasm`: from this process's memory when it was
+/// compiled here before, else from the disk cache, else compiled now.
+fn compiled(
+    engine: &Engine,
+    settings: EngineSettings,
+    wasm: &[u8],
+    cache: Option<&CompileCache>,
+) -> wasmtime::Result<Component> {
+    type Compiled = std::collections::HashMap<(EngineSettings, [u8; 32]), Component>;
+    static COMPILED: std::sync::Mutex<Option<Compiled>> = std::sync::Mutex::new(None);
+    let key = (settings, *blake3::hash(wasm).as_bytes());
+    let lock = || {
+        COMPILED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(component) = lock().as_ref().and_then(|compiled| compiled.get(&key)) {
+        return Ok(component.clone());
+    }
+    let component = match cache {
+        Some(cache) => cache.load(engine, wasm).map(|(component, _)| component)?,
+        None => Component::new(engine, wasm)?,
+    };
+    let mut guard = lock();
+    let compiled = guard.get_or_insert_with(Default::default);
+    // A long-lived host that sees many versions keeps only the recent ones.
+    if compiled.len() >= MAX_COMPILED_IN_MEMORY {
+        compiled.clear();
+    }
+    compiled.insert(key, component.clone());
+    Ok(component)
 }
 
 /// How an `exit(code)` travels through the trap path to `run_command`.
