@@ -74,7 +74,17 @@ impl OutboundPolicy {
             if entry == with_port || entry == host.to_ascii_lowercase() {
                 allowed = true;
                 exact = true;
-            } else if host_matches(&entry, host) {
+                continue;
+            }
+            // `*.example.org:8443` allows that port only; `*.example.org` any port.
+            let (pattern, entry_port) = match entry.rsplit_once(':') {
+                Some((pattern, port)) if pattern.starts_with('*') => {
+                    (pattern, port.parse::<u16>().ok())
+                }
+                _ => (entry.as_str(), None),
+            };
+            if entry_port.is_none_or(|entry_port| entry_port == port) && host_matches(pattern, host)
+            {
                 allowed = true;
             }
         }
@@ -247,6 +257,13 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_wildcard_with_a_port_allows_that_port_only() {
+        let policy = policy(&["*.example.org:8443"]);
+        assert!(policy.allows("api.example.org", 8443).0);
+        assert!(!policy.allows("api.example.org", 443).0);
     }
 
     #[test]

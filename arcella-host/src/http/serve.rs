@@ -146,8 +146,24 @@ impl HttpService {
                 0,
             ));
         }
-        let (status_response, fuel) = match self.run_guest(request).await {
-            Ok((response, fuel)) => (response, fuel),
+        match self.run_guest(request).await {
+            Ok((response, guest)) => {
+                // The guest may stream its body after answering: log when it is done, with its fuel.
+                let status = response.status().as_u16();
+                let module = self.loaded.name().to_string();
+                tokio::spawn(async move {
+                    let fuel = match guest.await {
+                        Ok(Ok(fuel)) => fuel,
+                        Ok(Err(error)) => {
+                            tracing::error!(target: "arcella::http", module, "{method} {path}: {error}");
+                            0
+                        }
+                        Err(_) => 0,
+                    };
+                    access_log(&module, &method, &path, status, started, fuel);
+                });
+                Ok(response)
+            }
             Err(error) => {
                 let status = if matches!(error, Error::Timeout { .. }) {
                     StatusCode::GATEWAY_TIMEOUT
@@ -155,16 +171,13 @@ impl HttpService {
                     StatusCode::INTERNAL_SERVER_ERROR
                 };
                 tracing::error!(target: "arcella::http", module = self.loaded.name(), "{method} {path}: {error}");
-                (
-                    plain(
-                        status,
-                        format!("{}\n", status.canonical_reason().unwrap_or("error")),
-                    ),
-                    0,
-                )
+                let response = plain(
+                    status,
+                    format!("{}\n", status.canonical_reason().unwrap_or("error")),
+                );
+                Ok(self.log(&method, &path, response, started, 0))
             }
-        };
-        Ok(self.log(&method, &path, status_response, started, fuel))
+        }
     }
 
     fn log(
@@ -185,12 +198,12 @@ impl HttpService {
         response
     }
 
-    /// Runs the guest's `handle`, returning its response (and the fuel used
-    /// until it answered), or the typed error that stopped it.
+    /// Runs the guest's `handle`, returning its response and the task that
+    /// goes on streaming its body, or the typed error that stopped it.
     async fn run_guest(
         &self,
         request: Request<Incoming>,
-    ) -> crate::Result<(Response<HyperOutgoingBody>, u64)> {
+    ) -> crate::Result<(Response<HyperOutgoingBody>, GuestTask)> {
         let limits = self.settings.limits.clone();
         let metered = self.loaded.metered();
         let max_body = self.options.max_body;
@@ -240,7 +253,7 @@ impl HttpService {
             }
         });
         match receiver.await {
-            Ok(Ok(response)) => Ok((response, 0)),
+            Ok(Ok(response)) => Ok((response, task)),
             Ok(Err(code)) => Err(Error::Trap {
                 module,
                 message: format!("the guest answered with an error: {code:?}"),
@@ -257,6 +270,22 @@ impl HttpService {
             },
         }
     }
+}
+
+/// The guest's task after it answered: it ends with the fuel it used, or what stopped it.
+type GuestTask = tokio::task::JoinHandle<crate::Result<u64>>;
+
+/// One line per request, through `tracing`.
+fn access_log(
+    module: &str,
+    method: &hyper::Method,
+    path: &str,
+    status: u16,
+    started: Instant,
+    fuel: u64,
+) {
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(target: "arcella::access", module, "{method} {path} {status} {millis:.1}ms fuel={fuel}");
 }
 
 fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
