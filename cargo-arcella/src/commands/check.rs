@@ -62,8 +62,7 @@ impl CheckCommand {
             &checked.subject,
         );
         if self.format == Format::Human && !failed {
-            let shown = project::shown(&root);
-            eprintln!("    Checked `{}` in {}", checked.subject, shown.display());
+            eprintln!("    Checked `{}`", checked.subject);
         }
         Ok(if failed {
             Outcome::Failed

@@ -301,19 +301,19 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
         .parent()
         .filter(|folder| !folder.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let manifest_file = folder.join(MANIFEST_FILE);
+    let manifest_file = if folder == Path::new(".") {
+        PathBuf::from(MANIFEST_FILE)
+    } else {
+        folder.join(MANIFEST_FILE)
+    };
+    let subject = path.display().to_string();
     let mut sources = SourceMap::new();
     if manifest_file.is_file() {
         let report = manifest::load(&manifest_file)
             .with_context(|| format!("reading {}", manifest_file.display()))?;
         sources.add(&manifest_file, report.source.clone());
         let Some(manifest) = report.manifest else {
-            diagnostics::emit(
-                &report.diagnostics,
-                &mut sources,
-                Format::Human,
-                "component",
-            );
+            diagnostics::emit(&report.diagnostics, &mut sources, Format::Human, &subject);
             return Ok(Loaded::Failed);
         };
         let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)?;
@@ -334,7 +334,7 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
                 &[error.diagnostic(path)],
                 &mut sources,
                 Format::Human,
-                "component",
+                &subject,
             );
             return Ok(Loaded::Failed);
         }
