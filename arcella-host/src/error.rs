@@ -139,6 +139,14 @@ pub enum Error {
         /// Why the new version failed.
         cause: Box<Error>,
     },
+    /// An `--invoke` call that does not name or fit an exported function.
+    #[error("cannot invoke on '{module}': {message}")]
+    Invoke {
+        /// The module.
+        module: String,
+        /// What is wrong with the call.
+        message: String,
+    },
     /// The host could not do its own work (files, processes).
     #[error("{0}")]
     Host(String),
@@ -217,6 +225,7 @@ impl Error {
             Self::Load { .. } => "load",
             Self::WrongKind { .. } => "wrong-kind",
             Self::UpdateFailed { .. } => "update-failed",
+            Self::Invoke { .. } => "invoke",
             Self::Host(_) => "host",
         }
     }

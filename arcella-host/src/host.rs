@@ -451,6 +451,45 @@ impl Host {
         result
     }
 
+    /// Calls any function a running module exports, written as a WAVE call
+    /// such as `handle("greet", [104, 105])`; the results come back in WAVE syntax.
+    ///
+    /// A call that does not fit (unknown function, bad arguments) leaves the
+    /// module running; a trap or a limit fails it, as with [`Host::handle`].
+    pub async fn invoke(&mut self, name: &str, call: &str) -> Result<Call<String>> {
+        let module = self.module_mut(name)?;
+        if module.state != ModuleState::Running {
+            return Err(Error::WrongState {
+                module: name.into(),
+                action: "invoke a function of".into(),
+                state: module.state,
+            });
+        }
+        let result = match &mut module.placement {
+            Placement::Main { instance, .. } => match instance.as_mut() {
+                Some(running) => running.invoke(call).await,
+                None => Err(Error::Host(format!("module '{name}' has no instance"))),
+            },
+            Placement::Worker { key, group, .. } => {
+                let request = Request::Invoke {
+                    key: key.clone(),
+                    call: call.to_string(),
+                };
+                let (group, deadline) =
+                    (group.clone(), module.manifest.limits.timeout + WORKER_GRACE);
+                match self.worker_call(&group, &request, deadline).await {
+                    Ok(Reply::Invoked(call)) => Ok(call),
+                    Ok(other) => Err(unexpected(&other)),
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        if matches!(&result, Err(error) if !matches!(error, Error::Invoke { .. })) {
+            self.fail(name);
+        }
+        result
+    }
+
     /// Marks `name` failed and drops its instance (its store may be poisoned).
     fn fail(&mut self, name: &str) {
         if let Some(module) = self.modules.get_mut(name) {

@@ -3,6 +3,7 @@
 //! Every call sets fresh fuel, an epoch deadline and a wall-clock bound, and
 //! turns whatever stopped the guest into a typed [`Error`] naming the limit.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, InstancePre};
@@ -10,6 +11,7 @@ use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::I32Exit;
 
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{Module as ModuleBindings, ModulePre};
 use crate::cache::CompileCache;
@@ -19,7 +21,7 @@ use crate::kind::{ComponentKind, detect, export_names};
 use crate::limits::Limits;
 use crate::logging::LogRecord;
 use crate::output::Captured;
-use crate::sandbox::{GuestState, SandboxSettings, linker, new_store};
+use crate::sandbox::{GuestState, SandboxSettings, new_store, shared_linker};
 
 /// Extra wall-clock time after the timeout before a call blocked in a host
 /// call (where epochs cannot interrupt it) is abandoned.
@@ -57,7 +59,53 @@ pub struct Loaded {
     pre: InstancePre<GuestState>,
     module_pre: Option<ModulePre<GuestState>>,
     command_pre: Option<CommandPre<GuestState>>,
+    proxy_pre: Option<ProxyPre<GuestState>>,
     metered: bool,
+    functions: Arc<Vec<ExportedFunc>>,
+}
+
+/// A function a component exports, inside an exported interface or at the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedFunc {
+    /// The exported interface (`arcella:component/handler@0.1.0`), or empty at the top level.
+    pub interface: String,
+    /// The function's name (`handle`).
+    pub name: String,
+}
+
+impl std::fmt::Display for ExportedFunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.interface.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}#{}", self.interface, self.name)
+        }
+    }
+}
+
+fn exported_functions(engine: &Engine, component: &Component) -> Vec<ExportedFunc> {
+    use wasmtime::component::types::ComponentItem;
+    let mut functions = Vec::new();
+    for (name, item) in component.component_type().exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(_) => functions.push(ExportedFunc {
+                interface: String::new(),
+                name: name.to_string(),
+            }),
+            ComponentItem::ComponentInstance(instance) => {
+                for (func, item) in instance.exports(engine) {
+                    if matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                        functions.push(ExportedFunc {
+                            interface: name.to_string(),
+                            name: func.to_string(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    functions
 }
 
 impl Loaded {
@@ -73,7 +121,7 @@ impl Loaded {
                 export_names(engine, component).join(", ")
             ))
         })?;
-        let linker = linker(engine).map_err(|error| load_error(format!("{error:#}")))?;
+        let linker = shared_linker(engine).map_err(|error| load_error(format!("{error:#}")))?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(|error| load_error(format!("{error:#}")))?;
@@ -89,6 +137,12 @@ impl Loaded {
             ),
             _ => None,
         };
+        let proxy_pre = match kind {
+            ComponentKind::Http => {
+                Some(ProxyPre::new(pre.clone()).map_err(|error| load_error(format!("{error:#}")))?)
+            }
+            _ => None,
+        };
         Ok(Self {
             name: name.to_string(),
             kind,
@@ -96,7 +150,9 @@ impl Loaded {
             pre,
             module_pre,
             command_pre,
+            proxy_pre,
             metered,
+            functions: Arc::new(exported_functions(engine, component)),
         })
     }
 
@@ -145,6 +201,21 @@ impl Loaded {
         new_store(&self.engine, &self.name, settings).map_err(Error::Host)
     }
 
+    /// The pre-instantiated `wasi:http/proxy`, for HTTP components.
+    pub(crate) fn proxy_pre(&self) -> Option<&ProxyPre<GuestState>> {
+        self.proxy_pre.as_ref()
+    }
+
+    /// Whether calls are metered with fuel.
+    pub(crate) fn metered(&self) -> bool {
+        self.metered
+    }
+
+    /// A fresh store under `settings`, for callers that drive the guest themselves.
+    pub(crate) fn new_store(&self, settings: &SandboxSettings) -> Result<Store<GuestState>> {
+        self.store(settings)
+    }
+
     /// Instantiates a module-world component (it is not started yet).
     pub async fn instantiate(&self, settings: &SandboxSettings) -> Result<Instance> {
         let Some(module_pre) = &self.module_pre else {
@@ -153,13 +224,24 @@ impl Loaded {
         let mut store = self.store(settings)?;
         let limits = settings.limits.clone();
         let started = arm(&mut store, &limits, self.metered)?;
-        let outcome = bounded(&limits, module_pre.instantiate_async(&mut store)).await;
-        let bindings = settle(&mut store, &limits, self.metered, started, outcome)?.value;
+        let outcome = bounded(&limits, async {
+            let instance = module_pre
+                .instance_pre()
+                .instantiate_async(&mut store)
+                .await?;
+            let bindings = ModuleBindings::new(&mut store, &instance)?;
+            Ok((instance, bindings))
+        })
+        .await;
+        let (instance, bindings) =
+            settle(&mut store, &limits, self.metered, started, outcome)?.value;
         Ok(Instance {
             store,
+            instance,
             bindings,
             limits,
             metered: self.metered,
+            functions: self.functions.clone(),
         })
     }
 
@@ -220,9 +302,11 @@ const EXIT_PREFIX: &str = "exit with code ";
 /// A running instance of a module-world component.
 pub struct Instance {
     store: Store<GuestState>,
+    instance: wasmtime::component::Instance,
     bindings: ModuleBindings,
     limits: Limits,
     metered: bool,
+    functions: Arc<Vec<ExportedFunc>>,
 }
 
 impl Instance {
@@ -289,6 +373,99 @@ impl Instance {
         )
     }
 
+    /// Calls any exported function, written as a WAVE call: `handle("greet", [104, 105])`.
+    ///
+    /// The function may be named bare (`handle`) when only one interface
+    /// exports that name, or in full (`arcella:component/handler@0.1.0#handle`).
+    /// The results come back in WAVE syntax, one value per result, joined by `, `.
+    pub async fn invoke(&mut self, call: &str) -> Result<Call<String>> {
+        use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+        use wasmtime::component::{Type, Val};
+        let module = self.store.data().module().to_string();
+        let invalid = |message: String| Error::Invoke {
+            module: module.clone(),
+            message,
+        };
+        // WAVE names cannot hold `#`, so a qualified `interface#func(…)` is split first.
+        let (interface, bare_call) = match call
+            .split_once('(')
+            .map(|(head, _)| head)
+            .and_then(|head| head.rsplit_once('#'))
+        {
+            Some((interface, _)) => (Some(interface.trim()), &call[interface.len() + 1..]),
+            None => (None, call),
+        };
+        let parsed = UntypedFuncCall::parse(bare_call)
+            .map_err(|error| invalid(format!("`{call}` is not a WAVE call: {error}")))?;
+        let wanted = parsed.name();
+        let matches: Vec<&ExportedFunc> = self
+            .functions
+            .iter()
+            .filter(|func| {
+                func.name == wanted && interface.is_none_or(|interface| func.interface == interface)
+            })
+            .collect();
+        let target = match matches.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                let known: Vec<String> = self.functions.iter().map(ToString::to_string).collect();
+                return Err(invalid(format!(
+                    "no exported function `{wanted}`; the component exports: {}",
+                    known.join(", ")
+                )));
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(ToString::to_string).collect();
+                return Err(invalid(format!(
+                    "`{wanted}` is ambiguous; name one of: {}",
+                    names.join(", ")
+                )));
+            }
+        };
+        let parent = if target.interface.is_empty() {
+            None
+        } else {
+            self.instance
+                .get_export_index(&mut self.store, None, &target.interface)
+        };
+        let func = self
+            .instance
+            .get_export_index(&mut self.store, parent.as_ref(), &target.name)
+            .and_then(|index| self.instance.get_func(&mut self.store, index))
+            .ok_or_else(|| invalid(format!("`{target}` is not a function")))?;
+        let param_types: Vec<Type> = func.ty(&self.store).params().map(|(_, ty)| ty).collect();
+        let params: Vec<Val> = parsed
+            .to_wasm_params(param_types.iter())
+            .map_err(|error| invalid(format!("bad arguments for `{target}`: {error}")))?;
+        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        let started = arm(&mut self.store, &self.limits, self.metered)?;
+        let outcome = bounded(
+            &self.limits,
+            func.call_async(&mut self.store, &params, &mut results),
+        )
+        .await;
+        let call = settle(
+            &mut self.store,
+            &self.limits,
+            self.metered,
+            started,
+            outcome,
+        )?;
+        let rendered: Vec<String> = results
+            .iter()
+            .map(|value| {
+                wasmtime::component::wasm_wave::to_string(value)
+                    .unwrap_or_else(|error| format!("<{error}>"))
+            })
+            .collect();
+        Ok(Call {
+            value: rendered.join(", "),
+            fuel: call.fuel,
+            logs: call.logs,
+            duration: call.duration,
+        })
+    }
+
     fn guest_result(&self, call: Call<Result<(), String>>, action: &str) -> Result<Call<()>> {
         match call.value {
             Ok(()) => Ok(Call {
@@ -307,7 +484,11 @@ impl Instance {
 }
 
 /// Prepares a store for one call: fresh fuel, an epoch deadline, a clear limiter.
-fn arm(store: &mut Store<GuestState>, limits: &Limits, metered: bool) -> Result<Instant> {
+pub(crate) fn arm(
+    store: &mut Store<GuestState>,
+    limits: &Limits,
+    metered: bool,
+) -> Result<Instant> {
     if metered {
         store
             .set_fuel(limits.fuel)
@@ -355,7 +536,7 @@ fn settle<T>(
     }
 }
 
-fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
+pub(crate) fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
     if !metered {
         return 0;
     }
@@ -365,7 +546,11 @@ fn fuel_used(store: &Store<GuestState>, limits: &Limits, metered: bool) -> u64 {
 }
 
 /// Names what stopped the guest.
-fn classify(error: &wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> Error {
+pub(crate) fn classify(
+    error: &wasmtime::Error,
+    store: &Store<GuestState>,
+    limits: &Limits,
+) -> Error {
     let module = store.data().module().to_string();
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Error::Trap {

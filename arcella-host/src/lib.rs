@@ -30,6 +30,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod error;
 mod host;
+pub mod http;
 pub mod instance;
 pub mod kind;
 pub mod lifecycle;

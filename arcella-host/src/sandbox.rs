@@ -9,7 +9,10 @@ use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::arcella::component::{logging, types};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
 use crate::capabilities::Capabilities;
+use crate::http::outbound::OutboundPolicy;
 use crate::limits::Limits;
 use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncate_message};
 use crate::output::{Captured, OutputSink, Stdio, Stream};
@@ -63,6 +66,8 @@ pub struct GuestState {
     on_log: Option<LogCallback>,
     stdout: OutputSink,
     stderr: OutputSink,
+    http: WasiHttpCtx,
+    outbound: OutboundPolicy,
 }
 
 /// Enforces the memory limit, and remembers whether a growth was refused so
@@ -135,6 +140,16 @@ impl WasiView for GuestState {
     }
 }
 
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
+
 impl types::Host for GuestState {}
 
 impl logging::Host for GuestState {
@@ -156,10 +171,29 @@ impl logging::Host for GuestState {
     }
 }
 
-/// The linker every guest is instantiated with: WASI 0.2 and Arcella's logging.
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
+/// The linker every guest is instantiated with, built once per engine.
+pub(crate) fn shared_linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
+    static LINKERS: std::sync::Mutex<Vec<(Engine, Linker<GuestState>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut linkers = LINKERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, linker)) = linkers
+        .iter()
+        .find(|(known, _)| Engine::same(known, engine))
+    {
+        return Ok(linker.clone());
+    }
+    let linker = linker(engine)?;
+    linkers.push((engine.clone(), linker.clone()));
+    Ok(linker)
+}
+
+/// WASI 0.2 (with `wasi:http`) and Arcella's logging.
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     logging::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
     types::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
     Ok(linker)
@@ -226,6 +260,11 @@ pub(crate) fn new_store(
         on_log: settings.on_log.clone(),
         stdout,
         stderr,
+        http: WasiHttpCtx::new(),
+        outbound: OutboundPolicy {
+            module: module.to_string(),
+            allow: settings.capabilities.http.clone(),
+        },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);

@@ -436,3 +436,37 @@ async fn garbage_is_refused_with_a_load_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn any_export_can_be_invoked_with_wave_syntax() {
+    for isolation in [Isolation::Main, Isolation::Worker] {
+        let mut host = started(isolation, "wave").await;
+        let call = host
+            .invoke("wave", r#"handle("say", [104, 105])"#)
+            .await
+            .unwrap();
+        assert_eq!(call.value, "ok([104, 105])");
+        let call = host
+            .invoke(
+                "wave",
+                "arcella:component/handler@0.1.0#handle(\"error\", [])",
+            )
+            .await
+            .unwrap();
+        assert_eq!(call.value, r#"err("bad topic")"#);
+
+        // A call that does not fit is an error that leaves the module running.
+        for bad in ["nope()", "handle(1, 2)", "handle(", "stop(1)"] {
+            let error = host.invoke("wave", bad).await.unwrap_err();
+            assert!(matches!(error, Error::Invoke { .. }), "{bad}: {error:?}");
+            assert_eq!(host.state("wave"), Some(ModuleState::Running));
+        }
+        let error = host.invoke("wave", "nope()").await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("arcella:component/handler@0.1.0#handle"),
+            "{error}"
+        );
+    }
+}

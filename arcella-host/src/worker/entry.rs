@@ -156,6 +156,21 @@ async fn handle(
                 }
             }
         }
+        Request::Invoke { key, call } => {
+            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
+            let instance = module
+                .instance
+                .as_mut()
+                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
+            match instance.invoke(&call).await {
+                Ok(call) => Ok(Reply::Invoked(call)),
+                Err(error @ Error::Invoke { .. }) => Err(error),
+                Err(error) => {
+                    module.instance = None;
+                    Err(error)
+                }
+            }
+        }
         Request::Stop { key } => {
             let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
             let mut instance = module

@@ -49,6 +49,13 @@ pub enum Request {
         /// The event's payload.
         payload: Vec<u8>,
     },
+    /// Call any exported function, written as a WAVE call.
+    Invoke {
+        /// The version's key.
+        key: String,
+        /// The call, e.g. `handle("greet", [104])`.
+        call: String,
+    },
     /// Call `lifecycle.stop` and drop the instance.
     Stop {
         /// The version's key.
@@ -90,6 +97,8 @@ pub enum Reply {
     Started(Call<()>),
     /// Handled.
     Handled(Call<Result<Vec<u8>, String>>),
+    /// Invoked; the results in WAVE syntax.
+    Invoked(Call<String>),
     /// Stopped.
     Stopped(Call<()>),
     /// The command ran.

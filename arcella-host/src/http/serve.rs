@@ -1,0 +1,321 @@
+//! Serving a `wasi:http/proxy` component: one fresh instance per request, under the module's limits.
+//!
+//! A request that traps or breaks a limit gets a 500 (a timeout, 504) with a
+//! short body and one log line naming the limit; the server goes on. Bodies
+//! over the size limit get a 413 without being read into memory.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{Error as HttpError, WasiHttpView};
+
+use crate::error::Error;
+use crate::instance::{Loaded, arm, classify, fuel_used};
+use crate::limits::format_size;
+use crate::sandbox::SandboxSettings;
+
+/// Request bodies larger than this get a 413, by default.
+pub const DEFAULT_MAX_BODY: u64 = 2 << 20;
+
+/// Where the server listens by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Extra time after the timeout for a guest blocked in a host call.
+const GRACE: Duration = Duration::from_millis(250);
+
+/// How an HTTP component is served.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Request bodies larger than this get a 413.
+    pub max_body: u64,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// One HTTP component, ready to serve requests.
+pub struct HttpService {
+    loaded: Arc<Loaded>,
+    settings: SandboxSettings,
+    options: ServeOptions,
+}
+
+impl HttpService {
+    /// A service for `loaded`, an HTTP component, running each request under `settings`.
+    pub fn new(
+        loaded: Arc<Loaded>,
+        settings: SandboxSettings,
+        options: ServeOptions,
+    ) -> crate::Result<Self> {
+        if loaded.proxy_pre().is_none() {
+            return Err(Error::WrongKind {
+                module: loaded.name().to_string(),
+                kind: loaded.kind().to_string(),
+                action: "serve HTTP".into(),
+            });
+        }
+        Ok(Self {
+            loaded,
+            settings,
+            options,
+        })
+    }
+
+    /// Serves connections from `listener` until `shutdown` resolves, then lets
+    /// requests in flight finish (bounded by the timeout).
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!(target: "arcella::http", "accept failed: {error}");
+                            continue;
+                        }
+                    };
+                    let service = self.clone();
+                    connections.spawn(async move {
+                        let handler = service_fn(move |request| service.clone().handle(request));
+                        if let Err(error) = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), handler).await {
+                            tracing::debug!(target: "arcella::http", "connection from {peer} ended: {error}");
+                        }
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let drain = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.settings.limits.timeout + GRACE, drain)
+            .await
+            .is_err()
+        {
+            connections.abort_all();
+        }
+        Ok(())
+    }
+
+    /// Answers one request with a fresh instance.
+    pub async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let declared = request
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.options.max_body) {
+            let message = format!(
+                "request body is over the {} limit\n",
+                format_size(self.options.max_body)
+            );
+            return Ok(self.log(
+                &method,
+                &path,
+                plain(StatusCode::PAYLOAD_TOO_LARGE, message),
+                started,
+                0,
+            ));
+        }
+        let (status_response, fuel) = match self.run_guest(request).await {
+            Ok((response, fuel)) => (response, fuel),
+            Err(error) => {
+                let status = if matches!(error, Error::Timeout { .. }) {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
+                tracing::error!(target: "arcella::http", module = self.loaded.name(), "{method} {path}: {error}");
+                (
+                    plain(
+                        status,
+                        format!("{}\n", status.canonical_reason().unwrap_or("error")),
+                    ),
+                    0,
+                )
+            }
+        };
+        Ok(self.log(&method, &path, status_response, started, fuel))
+    }
+
+    fn log(
+        &self,
+        method: &hyper::Method,
+        path: &str,
+        response: Response<HyperOutgoingBody>,
+        started: Instant,
+        fuel: u64,
+    ) -> Response<HyperOutgoingBody> {
+        tracing::info!(
+            target: "arcella::access",
+            module = self.loaded.name(),
+            "{method} {path} {} {:.1}ms fuel={fuel}",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        response
+    }
+
+    /// Runs the guest's `handle`, returning its response (and the fuel used
+    /// until it answered), or the typed error that stopped it.
+    async fn run_guest(
+        &self,
+        request: Request<Incoming>,
+    ) -> crate::Result<(Response<HyperOutgoingBody>, u64)> {
+        let limits = self.settings.limits.clone();
+        let metered = self.loaded.metered();
+        let max_body = self.options.max_body;
+        let request = request.map(move |body| {
+            Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).map_err(
+                move |error| match error.downcast::<hyper::Error>() {
+                    Ok(error) => HttpError::Hyper(*error),
+                    Err(_) => HttpError::HttpRequestBodySize(Some(max_body)),
+                },
+            )
+        });
+        let mut store = self.loaded.new_store(&self.settings)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let host_error = |error: wasmtime::Error| Error::Host(format!("{error:#}"));
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .map_err(host_error)?;
+        let outparam = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(host_error)?;
+        let Some(pre) = self.loaded.proxy_pre().cloned() else {
+            return Err(Error::Host("not an HTTP component".into()));
+        };
+        let module = self.loaded.name().to_string();
+        let task = tokio::spawn(async move {
+            arm(&mut store, &limits, metered)?;
+            let call = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            };
+            let outcome = tokio::time::timeout(limits.timeout + GRACE, call).await;
+            let fuel = fuel_used(&store, &limits, metered);
+            match outcome {
+                Ok(Ok(())) => Ok(fuel),
+                Ok(Err(error)) => Err(classify(&error, &store, &limits)),
+                Err(_) => Err(Error::Timeout {
+                    module: store.data().module().to_string(),
+                    after: limits.timeout,
+                }),
+            }
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok((response, 0)),
+            Ok(Err(code)) => Err(Error::Trap {
+                module,
+                message: format!("the guest answered with an error: {code:?}"),
+                backtrace: None,
+            }),
+            Err(_) => match task.await {
+                Ok(Ok(_fuel)) => Err(Error::Trap {
+                    module,
+                    message: "the guest returned without setting a response".into(),
+                    backtrace: None,
+                }),
+                Ok(Err(error)) => Err(error),
+                Err(join) => Err(Error::Host(format!("request task failed: {join}"))),
+            },
+        }
+    }
+}
+
+fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
+    let body = Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Binds `address`, serves until `shutdown`, and returns when in-flight requests are done.
+pub async fn serve(
+    service: HttpService,
+    address: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(address).await?;
+    Arc::new(service).serve(listener, shutdown).await
+}
+
+/// Compiles `wasm` (an HTTP component) and serves it under `manifest`'s
+/// limits and capabilities, in this process, one fresh instance per request.
+pub async fn serve_component(
+    manifest: &crate::Manifest,
+    wasm: &[u8],
+    host: &crate::HostOptions,
+    address: SocketAddr,
+    options: ServeOptions,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> crate::Result<()> {
+    let name = &manifest.module.name;
+    if wasm.len() as u64 > host.max_component_size {
+        return Err(Error::TooLarge {
+            size: wasm.len() as u64,
+            limit: host.max_component_size,
+        });
+    }
+    let loaded = Loaded::compile(name, wasm, host.engine, host.cache.as_ref())?;
+    let settings = SandboxSettings {
+        limits: manifest.limits.clone(),
+        capabilities: manifest.capabilities.clone(),
+        args: Vec::new(),
+        deterministic: host.deterministic,
+        stdio: host.stdio.clone(),
+        on_log: host.on_log.clone(),
+    };
+    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options)?);
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|error| Error::Host(format!("cannot listen on {address}: {error}")))?;
+    on_listening(listener.local_addr().unwrap_or(address));
+    service
+        .serve(listener, shutdown)
+        .await
+        .map_err(|error| Error::Host(format!("serving failed: {error}")))
+}

@@ -1,0 +1,206 @@
+//! Serving `wasi:http/proxy` components: routing, limits, body size, concurrency and outbound HTTP.
+//!
+//! The guest is `tests/fixtures/http-guest`, a real Rust component built here
+//! with `cargo build --target wasm32-wasip2` (once per test binary).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arcella_host::engine::EngineSettings;
+use arcella_host::http::{HttpService, ServeOptions};
+use arcella_host::instance::Loaded;
+use arcella_host::{Limits, SandboxSettings};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use tokio::net::{TcpListener, TcpStream};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The fixture's `.wasm`, built once.
+fn guest() -> Vec<u8> {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let manifest = workspace().join("tests/fixtures/http-guest/Cargo.toml");
+        let target_dir = workspace().join("target/e2e");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "building the http guest failed (is the wasm32-wasip2 target installed?)"
+        );
+        std::fs::read(target_dir.join("wasm32-wasip2/release/http_guest.wasm")).unwrap()
+    })
+    .clone()
+}
+
+async fn server(limits: Limits, http: &[&str], options: ServeOptions) -> SocketAddr {
+    let loaded = Loaded::compile("web", &guest(), EngineSettings::default(), None).unwrap();
+    let mut settings = SandboxSettings {
+        limits,
+        ..SandboxSettings::default()
+    };
+    settings.capabilities.http = http.iter().map(ToString::to_string).collect();
+    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(service.serve(listener, std::future::pending()));
+    address
+}
+
+async fn request(address: SocketAddr, method: &str, path: &str, body: Vec<u8>) -> (u16, String) {
+    let stream = TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", address.to_string())
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn get(address: SocketAddr, path: &str) -> (u16, String) {
+    request(address, "GET", path, Vec::new()).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_answer_and_unknown_paths_are_404() {
+    let address = server(Limits::default(), &[], ServeOptions::default()).await;
+    assert_eq!(get(address, "/").await, (200, "hello\n".into()));
+    assert_eq!(get(address, "/nope").await, (404, "not found\n".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_is_a_500_and_the_next_request_is_fine() {
+    let address = server(Limits::default(), &[], ServeOptions::default()).await;
+    assert_eq!(get(address, "/trap").await.0, 500);
+    assert_eq!(get(address, "/").await, (200, "hello\n".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spinning_guest_times_out_with_504_or_runs_out_of_fuel_with_500() {
+    let slow = Limits {
+        fuel: u64::MAX / 2,
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let address = server(slow, &[], ServeOptions::default()).await;
+    assert_eq!(get(address, "/loop").await.0, 504);
+    assert_eq!(get(address, "/").await.0, 200);
+
+    let address = server(
+        Limits {
+            fuel: 5_000_000,
+            ..Limits::default()
+        },
+        &[],
+        ServeOptions::default(),
+    )
+    .await;
+    assert_eq!(get(address, "/loop").await.0, 500);
+    assert_eq!(get(address, "/").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_gets_413_and_a_small_one_is_read() {
+    let address = server(Limits::default(), &[], ServeOptions { max_body: 1024 }).await;
+    assert_eq!(
+        request(address, "POST", "/echo", vec![b'x'; 100]).await,
+        (200, "100 bytes\n".into())
+    );
+    assert_eq!(
+        request(address, "POST", "/echo", vec![b'x'; 4096]).await.0,
+        413
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_concurrent_requests_all_succeed() {
+    let address = server(Limits::default(), &[], ServeOptions::default()).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        requests.spawn(get(address, "/"));
+    }
+    while let Some(result) = requests.join_next().await {
+        assert_eq!(result.unwrap(), (200, "hello\n".into()));
+    }
+}
+
+/// A loopback server the guest may call, answering 204 to everything.
+async fn upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                wasmtime_wasi_http::io::TokioIo::new(stream),
+                hyper::service::service_fn(|_request| async {
+                    let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                    *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+                    Ok::<_, std::convert::Infallible>(response)
+                }),
+            ));
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_requests_follow_the_allow_list_and_the_ssrf_guard() {
+    let upstream = upstream().await;
+    let fetch = format!("/fetch?url=http://{upstream}/");
+
+    let listed = upstream.to_string();
+    let allowed = server(Limits::default(), &[&listed], ServeOptions::default()).await;
+    assert_eq!(get(allowed, &fetch).await, (200, "status 204\n".into()));
+
+    let unlisted = server(
+        Limits::default(),
+        &["api.example.com"],
+        ServeOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        get(unlisted, &fetch).await,
+        (200, "error: ErrorCode::HttpRequestDenied\n".into())
+    );
+
+    // A wildcard never opens loopback or private addresses.
+    let wildcard = server(Limits::default(), &["*"], ServeOptions::default()).await;
+    assert_eq!(
+        get(wildcard, &fetch).await,
+        (200, "error: ErrorCode::HttpRequestDenied\n".into())
+    );
+    let metadata = server(Limits::default(), &["*"], ServeOptions::default()).await;
+    assert_eq!(
+        get(metadata, "/fetch?url=http://169.254.169.254/latest").await,
+        (200, "error: ErrorCode::HttpRequestDenied\n".into())
+    );
+}
