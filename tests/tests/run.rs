@@ -132,3 +132,20 @@ fn a_bad_flag_value_is_a_usage_error() {
     assert!(text.starts_with("exit code: 2"), "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn invoke_calls_an_export_in_wave_syntax_and_prints_the_result() {
+    let dir = component(&module_guest(), Some(MODULE_MANIFEST));
+    insta::assert_snapshot!(run(
+        dir.path(),
+        &["--invoke", r#"handle("hi", [104, 105])"#]
+    ));
+}
+
+#[test]
+fn invoke_of_an_unknown_function_fails() {
+    let dir = component(&module_guest(), Some(MODULE_MANIFEST));
+    let text = run(dir.path(), &["--invoke", "nope()"]);
+    assert!(text.starts_with("exit code: 1"), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -73,6 +73,10 @@ pub struct RunOptions {
     /// Deliver an event to a module, in order (repeatable) [default: read `TOPIC PAYLOAD` lines from stdin].
     #[arg(long, value_name = "TOPIC[=PAYLOAD]", value_parser = parse_event)]
     pub event: Vec<(String, Vec<u8>)>,
+    /// Call one exported function of a started module, in WAVE syntax, e.g.
+    /// `handle("greet", [104, 105])`, and print its result (instead of events).
+    #[arg(long, value_name = "NAME(ARGS…)", conflicts_with = "event")]
+    pub invoke: Option<String>,
     /// Where the component runs; `main` runs it in this process, vouching for it.
     #[arg(long, value_enum, value_name = "ISOLATION", help = default_help(
         "Where the component runs; `main` runs it in this process, vouching for it",
@@ -185,7 +189,7 @@ impl RunCommand {
             .help("pass --event TOPIC=PAYLOAD, or write `TOPIC PAYLOAD` lines to stdin")
             .into()),
             Kind::Module => self.run_module(manifest, wasm).await,
-            Kind::Command if !self.options.event.is_empty() => {
+            Kind::Command if !self.options.event.is_empty() || self.options.invoke.is_some() => {
                 Err(UserError::new("a command takes arguments, not events")
                     .help("pass its arguments after `--`")
                     .into())
@@ -235,7 +239,10 @@ impl RunCommand {
         host.install(manifest, wasm).await?;
         host.start(&name).await?;
         let mut all_ok = true;
-        if self.options.event.is_empty() {
+        if let Some(call) = &self.options.invoke {
+            let result = host.invoke(&name, call).await?;
+            println!("{}", result.value);
+        } else if self.options.event.is_empty() {
             let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
             loop {
                 let line = tokio::select! {
