@@ -79,6 +79,38 @@ pub fn render(
     }
 }
 
+/// Writes `diagnostics` where their format belongs: human text and its
+/// summary line on stderr (coloured when stderr is a terminal), JSON and
+/// GitHub commands on stdout. Reads the text of any file a diagnostic points
+/// into that `sources` does not hold yet.
+pub fn emit(diagnostics: &[Diagnostic], sources: &mut SourceMap, format: Format, subject: &str) {
+    use std::io::{IsTerminal as _, Write as _};
+
+    for diagnostic in diagnostics {
+        if diagnostic.span.is_some()
+            && sources.text(&diagnostic.file).is_none()
+            && let Ok(text) = std::fs::read_to_string(&diagnostic.file)
+        {
+            sources.add(&diagnostic.file, text);
+        }
+    }
+    match format {
+        Format::Human => {
+            let color = std::io::stderr().is_terminal();
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(render_human(diagnostics, sources, color).as_bytes());
+            if let Some(summary) = summary(subject, diagnostics) {
+                let _ = writeln!(stderr, "{summary}");
+            }
+        }
+        Format::Json | Format::Github => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(render(diagnostics, sources, format, false).as_bytes());
+        }
+    }
+}
+
 /// rustc-style text: `error[A0101]: …`, the source line with a caret, `= help: …`.
 ///
 /// A diagnostic without a span (or whose file text is unknown) gets its header

@@ -1,7 +1,51 @@
 //! `cargo arcella`: scaffold, check, build, run and test WebAssembly components.
+//!
+//! This file parses, dispatches, and decides the exit code; the commands live
+//! in [`commands`], the rendering of errors in [`cli::report`].
 
-/// Renders diagnostics as text, JSON or GitHub annotations; used once `check` lands.
-#[allow(dead_code)]
+mod cli;
+mod commands;
 mod diagnostics;
+mod project;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    // Worker isolation re-runs this executable as a worker; that run ends here.
+    arcella_host::worker::run_if_worker();
+
+    let cli = cli::Cli::parse_from(cli::arguments());
+    let verbose = cli.verbose();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(cli::EXIT_FAILED);
+        }
+    };
+    let result = runtime.block_on(cli.command.exec());
+    // Exit codes are decided here and nowhere else.
+    let code = match result {
+        Ok(cli::Outcome::Success) => 0,
+        Ok(cli::Outcome::Failed) => cli::EXIT_FAILED,
+        Ok(cli::Outcome::Usage) => cli::EXIT_USAGE,
+        Ok(cli::Outcome::Exited(code)) => u8::try_from(code).unwrap_or(cli::EXIT_FAILED),
+        Err(error) => {
+            eprint!("{}", cli::report(&error, verbose));
+            if cli::is_component_failure(&error) {
+                cli::EXIT_FAILED
+            } else {
+                cli::EXIT_USAGE
+            }
+        }
+    };
+    // Don't wait for a stdin reader blocked in the runtime's blocking pool.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}

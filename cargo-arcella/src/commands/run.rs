@@ -1,0 +1,363 @@
+//! `cargo arcella run`: a component in the embedded host, under its manifest and the flags.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arcella_host::capabilities::{DirGrant, EnvGrant};
+use arcella_host::contract::{ComponentInfo, InterfaceName, Kind};
+use arcella_host::diagnostic::Diagnostic;
+use arcella_host::limits::{format_duration, format_size, parse_duration, parse_size};
+use arcella_host::logging::LogRecord;
+use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
+use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
+use clap::{Args, ValueEnum};
+use tokio::io::AsyncBufReadExt as _;
+
+use crate::cli::{Outcome, UserError};
+use crate::commands::build::BuildArgs;
+use crate::commands::check::check_component_file;
+use crate::diagnostics::{self, Format, SourceMap};
+
+/// Run a component. In a crate: build it, then run `target/arcella/<name>.wasm`.
+/// Given a `.wasm`: run it under the `arcella.toml` beside it, or defaults.
+///
+/// A module is started, handed each --event in order (or `TOPIC PAYLOAD`
+/// lines from stdin until EOF or Ctrl-C), then stopped. A command runs with
+/// ARGS and exits with its exit code.
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    /// A built component to run instead of building the current crate.
+    #[arg(value_name = "COMPONENT.wasm")]
+    pub component: Option<PathBuf>,
+    /// How to build when running the current crate.
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Limits, grants and events; they override the manifest.
+    #[command(flatten)]
+    pub options: RunOptions,
+    /// Arguments for a command component (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// The flags that shape a run. Like wasmtime's `RunCommon`, they apply
+/// themselves onto the [`Manifest`], which the host then consumes.
+#[derive(Debug, Clone, Args)]
+pub struct RunOptions {
+    /// Fuel (roughly, wasm instructions) one call may consume.
+    #[arg(long, value_name = "N", help = default_help(
+        "Fuel (roughly, wasm instructions) one call may consume",
+        &Limits::default().fuel.to_string()))]
+    pub fuel: Option<u64>,
+    /// Linear memory one instance may hold.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help = default_help(
+        "Linear memory one instance may hold, e.g. 16MiB",
+        &format_size(Limits::default().memory)))]
+    pub max_memory: Option<u64>,
+    /// Wall-clock time one call may take.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help = default_help(
+        "Wall-clock time one call may take, e.g. 500ms",
+        &format_duration(Limits::default().timeout)))]
+    pub timeout: Option<Duration>,
+    /// Pass an environment variable: NAME takes this process's value, NAME=VALUE fixes it (repeatable).
+    #[arg(long, value_name = "NAME[=VALUE]", value_parser = EnvGrant::parse)]
+    pub env: Vec<EnvGrant>,
+    /// Preopen a host folder, at GUEST (default: HOST as written), read-only with `:ro` (repeatable).
+    #[arg(long, value_name = "HOST[:GUEST][:ro]", value_parser = DirGrant::parse)]
+    pub dir: Vec<DirGrant>,
+    /// Set a `[config]` entry handed to a module's `start` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_config)]
+    pub config: Vec<(String, String)>,
+    /// Deliver an event to a module, in order (repeatable) [default: read `TOPIC PAYLOAD` lines from stdin].
+    #[arg(long, value_name = "TOPIC[=PAYLOAD]", value_parser = parse_event)]
+    pub event: Vec<(String, Vec<u8>)>,
+    /// Call one exported function of a started module, in WAVE syntax, e.g.
+    /// `handle("greet", [104, 105])`, and print its result (instead of events).
+    #[arg(long, value_name = "NAME(ARGS…)", conflicts_with = "event")]
+    pub invoke: Option<String>,
+    /// Where the component runs; `main` runs it in this process, vouching for it.
+    #[arg(long, value_enum, value_name = "ISOLATION", help = default_help(
+        "Where the component runs; `main` runs it in this process, vouching for it",
+        &format!("{:?}", Isolation::default()).to_lowercase()))]
+    pub isolation: Option<IsolationArg>,
+    /// Show guest backtraces of traps.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// `--isolation`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IsolationArg {
+    /// In this process.
+    Main,
+    /// In a worker process.
+    Worker,
+}
+
+/// `text [default: arcella.toml's value, else DEFAULT]`.
+fn default_help(text: &str, default: &str) -> String {
+    format!("{text} [default: arcella.toml's, else {default}]")
+}
+
+fn parse_config(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_event(text: &str) -> Result<(String, Vec<u8>), String> {
+    let (topic, payload) = text.split_once('=').unwrap_or((text, ""));
+    if topic.is_empty() {
+        return Err(format!("`{text}` has no topic; write TOPIC[=PAYLOAD]"));
+    }
+    Ok((topic.to_string(), payload.as_bytes().to_vec()))
+}
+
+impl RunOptions {
+    /// Overrides `manifest` with the flags; relative `--dir` hosts are resolved against `cwd`.
+    pub fn apply(&self, manifest: &mut Manifest, cwd: &Path) {
+        if let Some(fuel) = self.fuel {
+            manifest.limits.fuel = fuel;
+        }
+        if let Some(memory) = self.max_memory {
+            manifest.limits.memory = memory;
+        }
+        if let Some(timeout) = self.timeout {
+            manifest.limits.timeout = timeout;
+        }
+        for grant in &self.env {
+            manifest
+                .capabilities
+                .env
+                .retain(|known| known.name != grant.name);
+            manifest.capabilities.env.push(grant.clone());
+        }
+        for grant in &self.dir {
+            let mut grant = grant.clone();
+            grant.host = cwd.join(&grant.host);
+            manifest.capabilities.dirs.push(grant);
+        }
+        for (key, value) in &self.config {
+            match manifest.config.iter_mut().find(|(known, _)| known == key) {
+                Some(entry) => entry.1.clone_from(value),
+                None => manifest.config.push((key.clone(), value.clone())),
+            }
+        }
+        match self.isolation {
+            Some(IsolationArg::Main) => {
+                manifest.module.isolation = Isolation::Main;
+                manifest.module.trusted = true;
+                manifest.module.r#async = true;
+            }
+            Some(IsolationArg::Worker) => manifest.module.isolation = Isolation::Worker,
+            None => {}
+        }
+    }
+}
+
+impl RunCommand {
+    /// Builds or loads, then runs.
+    pub async fn exec(self) -> anyhow::Result<Outcome> {
+        let loaded = match &self.component {
+            Some(path) => load_component(path)?,
+            None => {
+                let (outcome, built) = self.build.build(false)?;
+                let Some(built) = built else {
+                    return Ok(outcome);
+                };
+                let wasm = std::fs::read(&built.component)
+                    .with_context(|| format!("reading {}", built.component.display()))?;
+                let info = ComponentInfo::inspect(&wasm)
+                    .with_context(|| format!("reading {}", built.component.display()))?;
+                Loaded::Ready(Box::new(built.manifest), wasm, info)
+            }
+        };
+        let (mut manifest, wasm, info) = match loaded {
+            Loaded::Ready(manifest, wasm, info) => (*manifest, wasm, info),
+            Loaded::Failed => return Ok(Outcome::Failed),
+        };
+        let cwd = std::env::current_dir().context("reading the current folder")?;
+        self.options.apply(&mut manifest, &cwd);
+
+        match info.kind {
+            Kind::Module if !self.args.is_empty() => Err(UserError::new(
+                "a module takes events, not arguments",
+            )
+            .help("pass --event TOPIC=PAYLOAD, or write `TOPIC PAYLOAD` lines to stdin")
+            .into()),
+            Kind::Module => self.run_module(manifest, wasm).await,
+            Kind::Command if !self.options.event.is_empty() || self.options.invoke.is_some() => {
+                Err(UserError::new("a command takes arguments, not events")
+                    .help("pass its arguments after `--`")
+                    .into())
+            }
+            Kind::Command => self.run_command(manifest, wasm).await,
+            Kind::Http => {
+                eprintln!(
+                    "error: `{}` is an HTTP component; serving HTTP arrives with the HTTP work",
+                    manifest.module.name
+                );
+                eprintln!("help: `cargo arcella build` and `cargo arcella test` work for it today");
+                Ok(Outcome::Usage)
+            }
+            Kind::Library => Err(UserError::new(format!(
+                "`{}` exports no entry point Arcella can run",
+                manifest.module.name
+            ))
+            .help("a runnable component exports `arcella:component/handler`, `wasi:cli/run` or `wasi:http/incoming-handler`")
+            .into()),
+        }
+    }
+
+    /// A host that streams output and prints guest logs as they arrive.
+    fn host(&self) -> anyhow::Result<Host> {
+        let mut options = HostOptions::new()?;
+        options.stdio = Stdio::Inherit;
+        options.on_log = Some(Arc::new(|record: &LogRecord| {
+            eprintln!("[{} {}] {}", record.level, record.module, record.message);
+        }));
+        Ok(Host::new(options))
+    }
+
+    async fn run_command(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+        let name = manifest.module.name.clone();
+        let mut host = self.host()?;
+        host.install(manifest, wasm).await?;
+        let call = host.run(&name, &self.args).await?;
+        Ok(match call.value.exit_code {
+            0 => Outcome::Success,
+            code => Outcome::Exited(code),
+        })
+    }
+
+    async fn run_module(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+        let name = manifest.module.name.clone();
+        let mut host = self.host()?;
+        host.install(manifest, wasm).await?;
+        host.start(&name).await?;
+        let mut all_ok = true;
+        if let Some(call) = &self.options.invoke {
+            let result = host.invoke(&name, call).await?;
+            println!("{}", result.value);
+        } else if self.options.event.is_empty() {
+            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+            loop {
+                let line = tokio::select! {
+                    line = lines.next_line() => line.context("reading events from stdin")?,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                let Some(line) = line else { break };
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let (topic, payload) = line.split_once(' ').unwrap_or((line, ""));
+                all_ok &= deliver(&mut host, &name, topic, payload.as_bytes()).await?;
+            }
+        } else {
+            for (topic, payload) in &self.options.event {
+                all_ok &= deliver(&mut host, &name, topic, payload).await?;
+            }
+        }
+        host.stop(&name).await?;
+        Ok(if all_ok {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        })
+    }
+}
+
+/// Hands one event to the module and prints its result; `false` when the guest returned `Err`.
+async fn deliver(host: &mut Host, name: &str, topic: &str, payload: &[u8]) -> anyhow::Result<bool> {
+    let call = host.handle(name, topic, payload).await?;
+    match call.value {
+        Ok(reply) => {
+            match String::from_utf8(reply) {
+                Ok(text) => println!("{text}"),
+                Err(bytes) => println!("0x{}", hex(bytes.as_bytes())),
+            }
+            Ok(true)
+        }
+        Err(message) => {
+            eprintln!("error: `{name}` failed to handle `{topic}`: {message}");
+            Ok(false)
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A component read from a `.wasm` path, with its manifest.
+enum Loaded {
+    /// Ready to run.
+    Ready(Box<Manifest>, Vec<u8>, ComponentInfo),
+    /// Its manifest or its contract has errors, already reported.
+    Failed,
+}
+
+/// Reads `path` and the `arcella.toml` beside it (or defaults), and checks one against the other.
+fn load_component(path: &Path) -> anyhow::Result<Loaded> {
+    let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let folder = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let manifest_file = if folder == Path::new(".") {
+        PathBuf::from(MANIFEST_FILE)
+    } else {
+        folder.join(MANIFEST_FILE)
+    };
+    let subject = path.display().to_string();
+    let mut sources = SourceMap::new();
+    if manifest_file.is_file() {
+        let report = manifest::load(&manifest_file)
+            .with_context(|| format!("reading {}", manifest_file.display()))?;
+        sources.add(&manifest_file, report.source.clone());
+        let Some(manifest) = report.manifest else {
+            diagnostics::emit(&report.diagnostics, &mut sources, Format::Human, &subject);
+            return Ok(Loaded::Failed);
+        };
+        let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)?;
+        let mut all = report.diagnostics;
+        all.extend(found);
+        diagnostics::emit(&all, &mut sources, Format::Human, &manifest.module.name);
+        return Ok(match info {
+            Some(info) if !all.iter().any(Diagnostic::is_error) => {
+                Loaded::Ready(Box::new(manifest), wasm, info)
+            }
+            _ => Loaded::Failed,
+        });
+    }
+    let info = match ComponentInfo::inspect(&wasm) {
+        Ok(info) => info,
+        Err(error) => {
+            diagnostics::emit(
+                &[error.diagnostic(path)],
+                &mut sources,
+                Format::Human,
+                &subject,
+            );
+            return Ok(Loaded::Failed);
+        }
+    };
+    let name = path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "component".to_string());
+    let root = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    let mut manifest = Manifest::defaults(&name, &root);
+    // Without a manifest, the component's own Arcella imports are what it is allowed;
+    // WASI capabilities stay denied unless the flags grant them.
+    manifest.module.imports = info
+        .imported_interfaces()
+        .filter(|(_, interface)| !interface.is_wasi())
+        .map(|(name, _): (&str, InterfaceName)| name.to_string())
+        .collect();
+    Ok(Loaded::Ready(Box::new(manifest), wasm, info))
+}

@@ -1,0 +1,59 @@
+//! `cargo arcella test`: build the component, then `cargo test` the crate against it.
+
+use std::ffi::OsString;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::cli::Outcome;
+use crate::commands::build::{BuildArgs, cargo};
+
+/// Build the component like `build`, then run `cargo test` for the host with
+/// `ARCELLA_COMPONENT` set to the fresh component and `ARCELLA_WORKER_EXE`
+/// to this executable. Exits with cargo's exit code.
+#[derive(Debug, Args)]
+pub struct TestCommand {
+    /// Which crate, and how to build it (`--release` applies to the tests too).
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Arguments passed on to `cargo test`, e.g. a test name filter or `-- --nocapture`.
+    #[arg(
+        value_name = "CARGO TEST ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<OsString>,
+}
+
+impl TestCommand {
+    /// Builds, then tests.
+    pub async fn exec(self) -> anyhow::Result<Outcome> {
+        let (outcome, built) = self.build.build(false)?;
+        let Some(built) = built else {
+            return Ok(outcome);
+        };
+        let component = std::fs::canonicalize(&built.component)
+            .with_context(|| format!("reading {}", built.component.display()))?;
+        let this = std::env::current_exe().context("finding this executable")?;
+        let mut command = cargo();
+        command
+            .current_dir(&built.root)
+            .arg("test")
+            .arg("--manifest-path")
+            .arg(built.root.join("Cargo.toml"))
+            .env("ARCELLA_COMPONENT", component)
+            .env("ARCELLA_WORKER_EXE", this);
+        if self.build.release {
+            command.arg("--release");
+        }
+        let status = command
+            .args(&self.args)
+            .status()
+            .context("running cargo test")?;
+        Ok(match status.code() {
+            Some(0) => Outcome::Success,
+            Some(code) => Outcome::Exited(code),
+            None => Outcome::Failed,
+        })
+    }
+}
