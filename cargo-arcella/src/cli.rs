@@ -33,7 +33,7 @@ pub enum Command {
     /// Build the component for wasm32-wasip2 and check it against arcella.toml.
     Build(BuildCommand),
     /// Run a component: build the crate's and run it, or run a given `.wasm`.
-    Run(RunCommand),
+    Run(Box<RunCommand>),
     /// Build the component, then run the crate's tests against it.
     Test(TestCommand),
 }
@@ -75,8 +75,6 @@ pub enum Outcome {
     Success,
     /// The component or the check failed, and the command has said why.
     Failed,
-    /// The invocation cannot be served, and the command has said why.
-    Usage,
     /// A program's own exit code, passed through.
     Exited(i32),
 }

@@ -16,10 +16,10 @@ fn main() -> ExitCode {
     // Worker isolation re-runs this executable as a worker; that run ends here.
     arcella_host::worker::run_if_worker();
 
+    init_logging();
     let cli = cli::Cli::parse_from(cli::arguments());
     let verbose = cli.verbose();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -34,7 +34,6 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(cli::Outcome::Success) => 0,
         Ok(cli::Outcome::Failed) => cli::EXIT_FAILED,
-        Ok(cli::Outcome::Usage) => cli::EXIT_USAGE,
         Ok(cli::Outcome::Exited(code)) => u8::try_from(code).unwrap_or(cli::EXIT_FAILED),
         Err(error) => {
             eprint!("{}", cli::report(&error, verbose));
@@ -48,4 +47,22 @@ fn main() -> ExitCode {
     // Don't wait for a stdin reader blocked in the runtime's blocking pool.
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// Host messages (the HTTP access log, denied requests, warnings) go to
+/// stderr; `ARCELLA_LOG` takes a `tracing` filter to see more. Guest log
+/// records are printed by the commands themselves.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ARCELLA_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,arcella::access=info,arcella::http=info,arcella::guest=off",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

@@ -82,6 +82,12 @@ pub struct RunOptions {
         "Where the component runs; `main` runs it in this process, vouching for it",
         &format!("{:?}", Isolation::default()).to_lowercase()))]
     pub isolation: Option<IsolationArg>,
+    /// Address an HTTP component is served on.
+    #[arg(long, value_name = "ADDR", default_value = arcella_host::http::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Largest request body an HTTP component is given; larger ones get 413.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = arcella_host::http::DEFAULT_MAX_BODY)]
+    pub max_body: u64,
     /// Show guest backtraces of traps.
     #[arg(long, short)]
     pub verbose: bool,
@@ -195,14 +201,12 @@ impl RunCommand {
                     .into())
             }
             Kind::Command => self.run_command(manifest, wasm).await,
-            Kind::Http => {
-                eprintln!(
-                    "error: `{}` is an HTTP component; serving HTTP arrives with the HTTP work",
-                    manifest.module.name
-                );
-                eprintln!("help: `cargo arcella build` and `cargo arcella test` work for it today");
-                Ok(Outcome::Usage)
+            Kind::Http if !self.args.is_empty() || !self.options.event.is_empty() || self.options.invoke.is_some() => {
+                Err(UserError::new("an HTTP component takes requests, not events or arguments")
+                    .help("send it requests at the address `--listen` names")
+                    .into())
             }
+            Kind::Http => self.serve_http(manifest, wasm).await,
             Kind::Library => Err(UserError::new(format!(
                 "`{}` exports no entry point Arcella can run",
                 manifest.module.name
@@ -220,6 +224,32 @@ impl RunCommand {
             eprintln!("[{} {}] {}", record.level, record.module, record.message);
         }));
         Ok(Host::new(options))
+    }
+
+    /// Serves an HTTP component until Ctrl-C, then lets requests in flight finish.
+    async fn serve_http(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+        let mut options = HostOptions::new()?;
+        options.on_log = Some(Arc::new(|record: &LogRecord| {
+            eprintln!("[{} {}] {}", record.level, record.module, record.message);
+        }));
+        let serve = arcella_host::http::ServeOptions {
+            max_body: self.options.max_body,
+        };
+        let name = manifest.module.name.clone();
+        arcella_host::http::serve_component(
+            &manifest,
+            &wasm,
+            &options,
+            self.options.listen,
+            serve,
+            |address| eprintln!("serving `{name}` on http://{address}/ (Ctrl-C to stop)"),
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("shutting down; letting requests in flight finish");
+            },
+        )
+        .await?;
+        Ok(Outcome::Success)
     }
 
     async fn run_command(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
