@@ -67,10 +67,70 @@ fn the_command_template_builds_checks_and_runs_with_arguments() {
     assert_eq!(failing.status.code(), Some(1), "{}", outcome(&failing));
 }
 
+/// A plain HTTP/1.1 GET over loopback; returns the status line and the body.
+fn get(address: &str, path: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.lines().next().unwrap_or_default().to_string();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 #[test]
-fn the_http_template_builds_checks_and_says_serving_is_not_here_yet() {
-    let (dir, root) = built("http");
-    let run = step(&root, &["run"]);
-    let _guard = filters(dir.path()).bind_to_scope();
-    insta::assert_snapshot!(outcome(&run));
+fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
+    use std::io::BufRead as _;
+    let (_dir, root) = built("http");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = std::process::Command::new(support::binary())
+        .current_dir(&root)
+        .args(["arcella", "run", "--listen", &address])
+        .env("NO_COLOR", "1")
+        .env("CARGO_TARGET_DIR", target_dir().join("e2e"))
+        .env("CARGO_TERM_QUIET", "true")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("serving") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the server ended before serving"
+        );
+    }
+    assert!(line.contains(&format!("http://{address}/")), "{line}");
+
+    let (status, body) = get(&address, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("Hello from hello-http!"), "{body}");
+    assert!(get(&address, "/missing").0.contains("404"));
+
+    std::process::Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends serving cleanly: {status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(
+        rest.contains("GET / 200"),
+        "the access log names each request: {rest}"
+    );
 }

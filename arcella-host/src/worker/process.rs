@@ -51,7 +51,12 @@ pub struct WorkerGroup {
 impl WorkerGroup {
     /// Starts a worker for `group`.
     pub fn spawn(group: &str, command: &WorkerCommand) -> Result<Self> {
-        let mut child = Command::new(&command.program)
+        let mut process = Command::new(&command.program);
+        // Its own process group: a Ctrl-C at the terminal reaches the host,
+        // which then stops its modules cleanly, not the worker mid-call.
+        #[cfg(unix)]
+        process.process_group(0);
+        let mut child = process
             .env(WORKER_ENV, "1")
             .env(GROUP_ENV, group)
             .stdin(ProcessStdio::piped())
