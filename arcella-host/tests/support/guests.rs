@@ -30,7 +30,7 @@ pub fn componentize(core_wat: &str, world: &str) -> Vec<u8> {
 }
 
 /// A bump allocator, shared by the fixtures.
-const REALLOC: &str = r#"
+pub const REALLOC: &str = r#"
   (global $heap (mut i32) (i32.const 4096))
   (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (local $ptr i32) (local $end i32)

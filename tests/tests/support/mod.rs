@@ -9,8 +9,6 @@ use std::sync::OnceLock;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
-use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
-use wit_parser::Resolve;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -126,40 +124,11 @@ pub fn new_crate(template: &str, name: &str) -> (TempDir, PathBuf) {
     (dir, root)
 }
 
-/// Wraps `core_wat` into a component of `world` of the workspace's WIT, as a toolchain would.
-pub fn componentize(core_wat: &str, world: &str) -> Vec<u8> {
-    let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_dir(workspace().join("wit"))
-        .expect("the workspace's WIT resolves");
-    let world = resolve
-        .select_world(&[package], Some(world))
-        .expect("the world exists");
-    let mut module = wat::parse_str(core_wat).expect("fixture WAT parses");
-    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
-        .expect("metadata embeds");
-    ComponentEncoder::default()
-        .module(&module)
-        .expect("the module is accepted")
-        .validate(true)
-        .encode()
-        .expect("the component encodes")
-}
-
-/// A bump allocator for the fixtures.
-const REALLOC: &str = r#"
-  (global $heap (mut i32) (i32.const 4096))
-  (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-    (local $ptr i32) (local $end i32)
-    (local.set $ptr (i32.and (i32.add (global.get $heap) (i32.const 7)) (i32.const -8)))
-    (local.set $end (i32.add (local.get $ptr) (local.get 3)))
-    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
-      (then
-        (if (i32.eq (memory.grow (i32.add (i32.shr_u (i32.sub (local.get $end) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))) (i32.const -1))
-          (then unreachable))))
-    (global.set $heap (local.get $end))
-    (local.get $ptr))
-"#;
+// `componentize` and the `REALLOC` allocator are the host's own test fixtures.
+#[path = "../../../arcella-host/tests/support/guests.rs"]
+mod guests;
+use guests::REALLOC;
+pub use guests::componentize;
 
 /// A module guest: `start` logs "started"; `handle` on topic `l…` loops
 /// forever, `g…` grows memory without end, `t…` traps, `e…` returns the
