@@ -146,23 +146,13 @@ pub fn write_frame(
 pub fn read_frame<T: serde::de::DeserializeOwned>(
     reader: &mut impl Read,
 ) -> std::io::Result<Option<T>> {
-    let mut len = [0u8; 4];
-    match reader.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(error),
+    let mut header = [0u8; 4];
+    if !at_frame(reader.read_exact(&mut header))? {
+        return Ok(None);
     }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(std::io::Error::other(format!(
-            "frame of {len} bytes is over the {MAX_FRAME}-byte limit"
-        )));
-    }
-    let mut bytes = vec![0; len];
+    let mut bytes = vec![0; frame_len(header)?];
     reader.read_exact(&mut bytes)?;
-    postcard::from_bytes(&bytes)
-        .map(Some)
-        .map_err(std::io::Error::other)
+    decode(&bytes).map(Some)
 }
 
 /// Reads one frame from an async reader; `Ok(None)` at a clean end of stream.
@@ -170,23 +160,37 @@ pub async fn read_frame_async<T: serde::de::DeserializeOwned>(
     reader: &mut (impl tokio::io::AsyncRead + Unpin),
 ) -> std::io::Result<Option<T>> {
     use tokio::io::AsyncReadExt;
-    let mut len = [0u8; 4];
-    match reader.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(error),
+    let mut header = [0u8; 4];
+    if !at_frame(reader.read_exact(&mut header).await.map(drop))? {
+        return Ok(None);
     }
-    let len = u32::from_le_bytes(len) as usize;
+    let mut bytes = vec![0; frame_len(header)?];
+    reader.read_exact(&mut bytes).await?;
+    decode(&bytes).map(Some)
+}
+
+/// Whether a header was read: `false` at a clean end of stream.
+fn at_frame(read: std::io::Result<()>) -> std::io::Result<bool> {
+    match read {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// The length a frame header announces, refused past [`MAX_FRAME`].
+fn frame_len(header: [u8; 4]) -> std::io::Result<usize> {
+    let len = u32::from_le_bytes(header) as usize;
     if len > MAX_FRAME {
         return Err(std::io::Error::other(format!(
             "frame of {len} bytes is over the {MAX_FRAME}-byte limit"
         )));
     }
-    let mut bytes = vec![0; len];
-    reader.read_exact(&mut bytes).await?;
-    postcard::from_bytes(&bytes)
-        .map(Some)
-        .map_err(std::io::Error::other)
+    Ok(len)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::io::Result<T> {
+    postcard::from_bytes(bytes).map_err(std::io::Error::other)
 }
 
 /// Encodes a frame for an async writer.
