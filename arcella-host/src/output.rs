@@ -56,6 +56,7 @@ impl std::fmt::Debug for Stdio {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Captured {
     /// What the guest wrote, up to the cap.
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
     /// Bytes written past the cap and dropped.
     pub dropped: u64,

@@ -29,6 +29,7 @@ pub enum Request {
         /// The module's name, for errors and logs.
         name: String,
         /// The component's bytes.
+        #[serde(with = "serde_bytes")]
         wasm: Vec<u8>,
         /// How it runs.
         settings: WireSettings,
@@ -47,6 +48,7 @@ pub enum Request {
         /// The event's topic.
         topic: String,
         /// The event's payload.
+        #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
     },
     /// Call any exported function, written as a WAVE call.
@@ -83,7 +85,7 @@ pub enum Event {
     /// A guest log record, as it happens.
     Log(LogRecord),
     /// A chunk of guest output, as it happens.
-    Output(Stream, Vec<u8>),
+    Output(Stream, #[serde(with = "serde_bytes")] Vec<u8>),
     /// The answer to the current request.
     Reply(Result<Reply, Error>),
 }
