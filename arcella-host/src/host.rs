@@ -8,6 +8,8 @@ use crate::cache::CompileCache;
 use crate::contract::{self, DEFAULT_MAX_COMPONENT_SIZE};
 use crate::engine::EngineSettings;
 use crate::error::{Error, Result, WireDiagnostic};
+use crate::http::outbound::MockNetwork;
+use crate::http::{HttpService, ServeOptions};
 use crate::instance::{Call, CommandOutput, Instance, Loaded};
 use crate::kind::ComponentKind;
 use crate::lifecycle::ModuleState;
@@ -41,6 +43,9 @@ pub struct HostOptions {
     pub stdio: Stdio,
     /// Receives each guest log record as it is written.
     pub on_log: Option<LogCallback>,
+    /// Answers the outbound HTTP of modules in this process instead of the
+    /// network (tests); modules in workers always use the network.
+    pub mock_network: Option<Arc<dyn MockNetwork>>,
 }
 
 impl HostOptions {
@@ -60,6 +65,7 @@ impl HostOptions {
             deterministic: false,
             stdio: Stdio::Discard,
             on_log: None,
+            mock_network: None,
         })
     }
 }
@@ -130,6 +136,27 @@ impl Host {
     /// The manifest `name` was installed with.
     pub fn manifest(&self, name: &str) -> Option<&Manifest> {
         self.modules.get(name).map(|module| &module.manifest)
+    }
+
+    /// A service that answers HTTP requests with `name`, an installed HTTP
+    /// component: a fresh instance per request, under its manifest.
+    ///
+    /// The requests run in this process whatever the module's isolation:
+    /// serving from worker processes is not built yet.
+    pub fn http_service(&self, name: &str, options: ServeOptions) -> Result<HttpService> {
+        let module = self.modules.get(name).ok_or_else(|| Error::NotInstalled {
+            module: name.to_string(),
+        })?;
+        let loaded = match &module.placement {
+            Placement::Main { loaded, .. } => loaded.clone(),
+            Placement::Worker { wasm, .. } => Arc::new(Loaded::compile(
+                name,
+                wasm,
+                self.options.engine,
+                self.options.cache.as_ref(),
+            )?),
+        };
+        HttpService::new(loaded, self.sandbox(&module.manifest, Vec::new()), options)
     }
 
     /// Names of installed modules, in order.
@@ -406,6 +433,7 @@ impl Host {
             deterministic: self.options.deterministic,
             stdio: self.options.stdio.clone(),
             on_log: self.options.on_log.clone(),
+            mock_network: self.options.mock_network.clone(),
         }
     }
 

@@ -4,6 +4,8 @@
 //! environment, no preopened directories, no sockets and a closed stdin
 //! unless the capabilities grant them.
 
+use std::sync::Arc;
+
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -12,7 +14,7 @@ use crate::bindings::arcella::component::{logging, types};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::Capabilities;
-use crate::http::outbound::OutboundPolicy;
+use crate::http::outbound::{MockNetwork, OutboundPolicy};
 use crate::limits::Limits;
 use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncate_message};
 use crate::output::{Captured, OutputSink, Stdio, Stream};
@@ -41,6 +43,8 @@ pub struct SandboxSettings {
     pub stdio: Stdio,
     /// Receives log records as they come (besides `tracing`).
     pub on_log: Option<LogCallback>,
+    /// Answers outbound HTTP instead of the network (tests); the allow-list still applies.
+    pub mock_network: Option<Arc<dyn MockNetwork>>,
 }
 
 impl std::fmt::Debug for SandboxSettings {
@@ -264,6 +268,7 @@ pub(crate) fn new_store(
         outbound: OutboundPolicy {
             module: module.to_string(),
             allow: settings.capabilities.http.clone(),
+            mock: settings.mock_network.clone(),
         },
     };
     let mut store = Store::new(engine, state);

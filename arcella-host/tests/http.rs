@@ -4,8 +4,7 @@
 //! with `cargo build --target wasm32-wasip2` (once per test binary).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arcella_host::engine::EngineSettings;
@@ -16,37 +15,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The fixture's `.wasm`, built once.
-fn guest() -> Vec<u8> {
-    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let manifest = workspace().join("tests/fixtures/http-guest/Cargo.toml");
-        let target_dir = workspace().join("target/e2e");
-        let status = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .status()
-            .expect("cargo runs");
-        assert!(
-            status.success(),
-            "building the http guest failed (is the wasm32-wasip2 target installed?)"
-        );
-        std::fs::read(target_dir.join("wasm32-wasip2/release/http_guest.wasm")).unwrap()
-    })
-    .clone()
-}
+#[path = "support/guests.rs"]
+mod guests;
+use guests::http_guest as guest;
 
 async fn server(limits: Limits, http: &[&str], options: ServeOptions) -> SocketAddr {
     let loaded = Loaded::compile("web", &guest(), EngineSettings::default(), None).unwrap();

@@ -3,6 +3,7 @@
 pub mod outbound;
 pub mod serve;
 
+pub use outbound::{MockNetwork, OutboundRequest, OutboundResponse};
 pub use serve::{
-    DEFAULT_LISTEN, DEFAULT_MAX_BODY, HttpService, ServeOptions, serve, serve_component,
+    DEFAULT_LISTEN, DEFAULT_MAX_BODY, GuestTask, HttpService, ServeOptions, serve, serve_component,
 };

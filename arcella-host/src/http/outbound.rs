@@ -6,18 +6,70 @@
 //! listed exactly (a wildcard never opens private addresses).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::capabilities::host_matches;
 
+/// Largest outbound request body a [`MockNetwork`] is shown.
+pub const MAX_MOCKED_BODY: usize = 16 << 20;
+
 /// What a module may reach over outbound HTTP.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct OutboundPolicy {
     /// The module, for log lines.
     pub module: String,
     /// `[capabilities] http` entries: `host`, `host:port`, `*.domain` or `*`.
     pub allow: Vec<String>,
+    /// Answers allowed requests instead of the network, e.g. in tests.
+    pub mock: Option<Arc<dyn MockNetwork>>,
+}
+
+impl std::fmt::Debug for OutboundPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundPolicy")
+            .field("module", &self.module)
+            .field("allow", &self.allow)
+            .field("mock", &self.mock.is_some())
+            .finish()
+    }
+}
+
+/// An outbound request as a [`MockNetwork`] sees it, its body read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The full URL, e.g. `https://api.example.com/users?id=1`.
+    pub url: String,
+    /// Header names (lowercase) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The answer a [`MockNetwork`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Stands in for the network: answers the outbound requests the allow-list
+/// lets through, or `None` for a request it has no answer to (the guest then
+/// sees a refused connection). Requests the allow-list denies never reach it.
+pub trait MockNetwork: Send + Sync {
+    /// The answer to `request`.
+    fn answer(&self, request: &OutboundRequest) -> Option<OutboundResponse>;
+
+    /// Told of a request the allow-list denied (the guest sees `HTTP-request-denied`).
+    fn denied(&self, _method: &str, _url: &str, _denial: &Denial) {}
 }
 
 /// Why an outbound request was refused.
@@ -172,7 +224,22 @@ impl WasiHttpHooks for OutboundPolicy {
             let host = uri.host().unwrap_or_default().to_string();
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
             let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-            if let Err(denial) = policy.check(&host, port).await {
+            let checked = match &policy.mock {
+                // A mocked network has no addresses to guard: only the list applies.
+                Some(_) => match policy.allows(&host, port) {
+                    (true, _) => Ok(()),
+                    (false, _) => Err(Denial::NotAllowed { host: host.clone() }),
+                },
+                None => policy.check(&host, port).await,
+            };
+            if let Err(denial) = checked {
+                if let Some(mock) = &policy.mock {
+                    mock.denied(
+                        request.method().as_str(),
+                        &request.uri().to_string(),
+                        &denial,
+                    );
+                }
                 tracing::warn!(
                     target: "arcella::http",
                     module = policy.module,
@@ -180,6 +247,9 @@ impl WasiHttpHooks for OutboundPolicy {
                     denial.manifest_line(&policy.allow)
                 );
                 return Err(HttpError::HttpRequestDenied);
+            }
+            if let Some(mock) = &policy.mock {
+                return answer_from(mock.as_ref(), request).await;
             }
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
@@ -190,6 +260,58 @@ impl WasiHttpHooks for OutboundPolicy {
     }
 }
 
+/// What `mock` answers to `request`, as the guest's response.
+async fn answer_from(
+    mock: &dyn MockNetwork,
+    request: http::Request<WasiBody>,
+) -> wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+)> {
+    use http_body_util::{BodyExt, Full, Limited};
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_MOCKED_BODY)
+        .collect()
+        .await
+        .map_err(|_| HttpError::HttpRequestBodySize(Some(MAX_MOCKED_BODY as u64)))?
+        .to_bytes();
+    let request = OutboundRequest {
+        method: parts.method.to_string(),
+        url: parts.uri.to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let Some(answer) = mock.answer(&request) else {
+        return Err(HttpError::ConnectionRefused);
+    };
+    let mut response = http::Response::new(
+        Full::new(Bytes::from(answer.body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() =
+        http::StatusCode::from_u16(answer.status).map_err(|_| HttpError::HttpProtocolError)?;
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name),
+            http::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+    Ok((response, io))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +320,7 @@ mod tests {
         OutboundPolicy {
             module: "m".into(),
             allow: allow.iter().map(ToString::to_string).collect(),
+            mock: None,
         }
     }
 

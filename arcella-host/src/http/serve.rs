@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -121,11 +120,16 @@ impl HttpService {
         Ok(())
     }
 
-    /// Answers one request with a fresh instance.
-    pub async fn handle(
+    /// Answers one request with a fresh instance. The body may be hyper's
+    /// [`Incoming`](hyper::body::Incoming) or any other body, e.g. a test's `Full<Bytes>`.
+    pub async fn handle<B>(
         self: Arc<Self>,
-        request: Request<Incoming>,
-    ) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        request: Request<B>,
+    ) -> Result<Response<HyperOutgoingBody>, Infallible>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<HttpError>,
+    {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_string();
@@ -146,7 +150,7 @@ impl HttpService {
                 0,
             ));
         }
-        match self.run_guest(request).await {
+        match self.respond(request).await {
             Ok((response, guest)) => {
                 // The guest may stream its body after answering: log when it is done, with its fuel.
                 let status = response.status().as_u16();
@@ -198,19 +202,28 @@ impl HttpService {
         response
     }
 
-    /// Runs the guest's `handle`, returning its response and the task that
-    /// goes on streaming its body, or the typed error that stopped it.
-    async fn run_guest(
+    /// Runs the guest's `handle` on a fresh instance, returning its response
+    /// and the task that goes on streaming its body (it ends with the fuel
+    /// used), or the typed error that stopped the guest before it answered.
+    ///
+    /// Unlike [`handle`](Self::handle), nothing is logged and no error is
+    /// turned into a status: for callers that report errors themselves.
+    pub async fn respond<B>(
         &self,
-        request: Request<Incoming>,
-    ) -> crate::Result<(Response<HyperOutgoingBody>, GuestTask)> {
+        request: Request<B>,
+    ) -> crate::Result<(Response<HyperOutgoingBody>, GuestTask)>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<HttpError>,
+    {
         let limits = self.settings.limits.clone();
         let metered = self.loaded.metered();
         let max_body = self.options.max_body;
         let request = request.map(move |body| {
+            let body = body.map_err(Into::<HttpError>::into);
             Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).map_err(
-                move |error| match error.downcast::<hyper::Error>() {
-                    Ok(error) => HttpError::Hyper(*error),
+                move |error| match error.downcast::<HttpError>() {
+                    Ok(error) => *error,
                     Err(_) => HttpError::HttpRequestBodySize(Some(max_body)),
                 },
             )
@@ -273,7 +286,7 @@ impl HttpService {
 }
 
 /// The guest's task after it answered: it ends with the fuel it used, or what stopped it.
-type GuestTask = tokio::task::JoinHandle<crate::Result<u64>>;
+pub type GuestTask = tokio::task::JoinHandle<crate::Result<u64>>;
 
 /// One line per request, through `tracing`.
 fn access_log(
@@ -337,6 +350,7 @@ pub async fn serve_component(
         deterministic: host.deterministic,
         stdio: host.stdio.clone(),
         on_log: host.on_log.clone(),
+        mock_network: host.mock_network.clone(),
     };
     let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options)?);
     let listener = TcpListener::bind(address)

@@ -95,6 +95,7 @@ fn sandbox(
         on_log: Some(Arc::new(move |record: &LogRecord| {
             let _ = send(&log_writer, &Event::Log(record.clone()));
         })),
+        mock_network: None,
     }
 }
 

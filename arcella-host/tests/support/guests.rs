@@ -146,3 +146,35 @@ pub fn command_guest(text: &str, repeat: u32, ok: bool, spin: bool) -> Vec<u8> {
     );
     componentize(&wat, "wasi:cli/command")
 }
+
+/// `tests/fixtures/http-guest`, a real Rust `wasi:http/proxy` component, built
+/// once per test binary with `cargo build --release --target wasm32-wasip2`
+/// into `target/e2e`. Routes: `/` answers, `/trap` panics, `/loop` spins,
+/// `/echo` counts the body, `/fetch?url=…` makes an outbound GET, else 404.
+pub fn http_guest() -> Vec<u8> {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WASM.get_or_init(|| {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = workspace.join("tests/fixtures/http-guest/Cargo.toml");
+        let target_dir = workspace.join("target/e2e");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "building the http guest failed (is the wasm32-wasip2 target installed?)"
+        );
+        std::fs::read(target_dir.join("wasm32-wasip2/release/http_guest.wasm")).unwrap()
+    })
+    .clone()
+}
