@@ -12,6 +12,7 @@ use arcella_host::{Isolation, Manifest};
 use crate::components::{self, Prepared};
 use crate::error::Error;
 use crate::harness::Harness;
+use crate::mock::HttpMock;
 
 /// The environment variable `cargo arcella test` sets to the component it built.
 pub const COMPONENT_ENV: &str = "ARCELLA_COMPONENT";
@@ -40,6 +41,7 @@ pub(crate) struct Overrides {
     timeout: Option<Duration>,
     env: Vec<(String, String)>,
     dirs: Vec<String>,
+    http: Vec<String>,
     config: Vec<(String, String)>,
     isolation: Option<Isolation>,
 }
@@ -51,6 +53,7 @@ pub(crate) struct HarnessSettings {
     pub worker_exe: Option<PathBuf>,
     pub capture_limit: usize,
     pub fuel_in_trace: bool,
+    pub mocks: Vec<HttpMock>,
 }
 
 /// A component and its manifest, with every override applied.
@@ -86,6 +89,7 @@ impl HarnessBuilder {
                 worker_exe: None,
                 capture_limit: DEFAULT_CAPTURE_LIMIT,
                 fuel_in_trace: true,
+                mocks: Vec::new(),
             },
         }
     }
@@ -145,6 +149,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Allows outbound HTTP to `host`, written as in `[capabilities] http`
+    /// (`api.example.com`, `*.example.org`, `*`). The requests are answered
+    /// by [`mock_http`](Self::mock_http) mocks.
+    pub fn allow_http(mut self, host: &str) -> Self {
+        self.overrides.http.push(host.to_string());
+        self
+    }
+
     /// Sets `[config]` `key` to `value` (replacing the manifest's, else added last).
     pub fn config(mut self, key: &str, value: &str) -> Self {
         self.overrides
@@ -178,6 +190,15 @@ impl HarnessBuilder {
     /// Bytes of a command's stdout and stderr kept (each); the rest is counted.
     pub fn capture_limit(mut self, bytes: usize) -> Self {
         self.settings.capture_limit = bytes;
+        self
+    }
+
+    /// Answers the guest's outbound HTTP requests that match `mock` (the
+    /// first matching mock wins). The harness never reaches the network:
+    /// requests no mock matches are refused, and `[capabilities] http` still
+    /// decides which hosts the guest may call. Each request is in the trace.
+    pub fn mock_http(mut self, mock: HttpMock) -> Self {
+        self.settings.mocks.push(mock);
         self
     }
 
@@ -330,6 +351,10 @@ fn apply(manifest: &mut Manifest, overrides: &Overrides) -> Result<(), Error> {
         }
         manifest.capabilities.dirs.push(grant);
     }
+    manifest
+        .capabilities
+        .http
+        .extend(overrides.http.iter().cloned());
     for (key, value) in &overrides.config {
         match manifest
             .config

@@ -48,6 +48,12 @@ pub enum Error {
     /// Component text did not parse.
     #[error("the component text does not parse: {0}")]
     Wat(String),
+    /// A test's HTTP request could not be made (a bad method, path or header).
+    #[error("the request cannot be sent: {message}")]
+    Request {
+        /// What is wrong with it.
+        message: String,
+    },
     /// A builder setting was not valid (e.g. a `dir` grant).
     #[error("invalid setting: {0}")]
     Setting(String),

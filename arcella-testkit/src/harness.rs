@@ -5,15 +5,21 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arcella_host::engine::MAX_WASM_STACK;
+use arcella_host::http::HttpService;
 use arcella_host::limits::{format_duration, format_size};
 use arcella_host::logging::{Level, LogRecord};
 use arcella_host::worker::WorkerCommand;
 use arcella_host::{ComponentKind, Host, HostOptions, Isolation, ModuleState, Stdio};
+use http_body_util::BodyExt as _;
 
 use crate::builder::{HarnessBuilder, HarnessSettings, Overrides, find_worker};
 use crate::components::base_options;
 use crate::error::{Cause, Error, StepError};
+use crate::mock::MockedNetwork;
 use crate::trace::{Action, Bytes, Failure, Log, Output, Step, StepResult, Trace};
+
+/// Largest response body [`Harness::request`] reads.
+pub const MAX_RESPONSE_BODY: usize = 16 << 20;
 
 /// One component under test, in a host of its own.
 ///
@@ -36,8 +42,62 @@ pub struct Harness {
     settings: HarnessSettings,
     worker_found: bool,
     logs: Arc<Mutex<Vec<LogRecord>>>,
+    network: Arc<MockedNetwork>,
+    http: Option<Arc<HttpService>>,
     steps: Vec<Step>,
     redactions: Vec<(String, &'static str)>,
+}
+
+/// An HTTP component's answer to [`Harness::request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The first value of header `name` (compared without case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(given, _)| given.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// The request a test asked for, as the component will see it.
+fn build_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<hyper::Request<http_body_util::Full<hyper::body::Bytes>>, String> {
+    let method = hyper::Method::from_bytes(method.as_bytes())
+        .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    if !path.starts_with('/') {
+        return Err(format!("the path `{path}` must start with `/`"));
+    }
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"))
+        .header(hyper::header::HOST, "localhost");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+        .body(http_body_util::Full::new(
+            hyper::body::Bytes::copy_from_slice(body),
+        ))
+        .map_err(|error| format!("the request is not valid: {error}"))
 }
 
 /// The result of one step. Unlike a `Result`, it may be ignored without a
@@ -184,6 +244,11 @@ impl Harness {
             })),
             ..base_options()?
         };
+        let network = Arc::new(MockedNetwork::new(builder.settings.mocks.clone()));
+        let options = HostOptions {
+            mock_network: Some(network.clone()),
+            ..options
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -205,6 +270,8 @@ impl Harness {
             settings: builder.settings,
             worker_found: worker.is_some(),
             logs,
+            network,
+            http: None,
             steps: Vec::new(),
             redactions,
         })
@@ -348,6 +415,100 @@ impl Harness {
         }
     }
 
+    /// Sends an HTTP request to a `wasi:http/proxy` component and reads its
+    /// whole response. `path` is the path and query (`/users?id=1`).
+    ///
+    /// Each request gets a fresh instance, under the module's limits, as
+    /// `cargo arcella run` serves it. An HTTP component always runs in the
+    /// test's process, whatever its isolation. A status the guest chose
+    /// (404, 500…) is a successful step; a trap or a limit is an error.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Outcome<HttpResponse> {
+        let action = Action::Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: headers
+                .iter()
+                .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+                .collect(),
+            body: Bytes::from(body),
+        };
+        let service = match self.http_service() {
+            Ok(service) => service,
+            Err(error) => return self.record(action, None, Err(Cause::Host(error))),
+        };
+        let request = match build_request(method, path, headers, body) {
+            Ok(request) => request,
+            Err(message) => {
+                let error = Error::Request { message };
+                return self.record(action, None, Err(Cause::Setup(Box::new(error))));
+            }
+        };
+        let result = self.runtime.block_on(async {
+            let (response, guest) = service.respond(request).await?;
+            let (parts, body) = response.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_RESPONSE_BODY)
+                .collect()
+                .await
+                .map(|collected| collected.to_bytes().to_vec());
+            let fuel = match guest.await {
+                Ok(result) => result?,
+                Err(join) => {
+                    return Err(arcella_host::Error::Host(format!(
+                        "the request's task failed: {join}"
+                    )));
+                }
+            };
+            let body = body.map_err(|error| {
+                arcella_host::Error::Host(format!("reading the response body: {error}"))
+            })?;
+            Ok((parts, body, fuel))
+        });
+        match result {
+            Ok((parts, body, fuel)) => {
+                let response = HttpResponse {
+                    status: parts.status.as_u16(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(name, value)| {
+                            (
+                                name.to_string(),
+                                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body,
+                };
+                let result = StepResult::Response {
+                    status: response.status,
+                    headers: response.headers.clone(),
+                    body: Bytes(response.body.clone()),
+                };
+                self.record(action, Some(fuel), Ok((result, response)))
+            }
+            Err(error) => self.record(action, None, Err(Cause::Host(error))),
+        }
+    }
+
+    /// The service HTTP requests go to, made on the first request.
+    fn http_service(&mut self) -> Result<Arc<HttpService>, arcella_host::Error> {
+        if let Some(service) = &self.http {
+            return Ok(service.clone());
+        }
+        let service = Arc::new(
+            self.host
+                .http_service(&self.name, arcella_host::http::ServeOptions::default())?,
+        );
+        self.http = Some(service.clone());
+        Ok(service)
+    }
+
     /// Every step so far, for a snapshot: `insta::assert_yaml_snapshot!(h.trace())`.
     pub fn trace(&self) -> Trace {
         Trace {
@@ -375,6 +536,7 @@ impl Harness {
         result: Result<(StepResult, T), Cause>,
     ) -> Outcome<T> {
         let logs: Vec<Log> = lock(&self.logs).drain(..).map(|r| Log::from(&r)).collect();
+        let outbound = self.network.take_calls();
         let fuel = fuel.filter(|_| self.settings.fuel_in_trace);
         let number = self.steps.len() + 1;
         match result {
@@ -382,6 +544,7 @@ impl Harness {
                 self.steps.push(Step {
                     action,
                     logs,
+                    outbound,
                     result,
                     fuel,
                 });
@@ -392,6 +555,7 @@ impl Harness {
                 self.steps.push(Step {
                     action: action.clone(),
                     logs: logs.clone(),
+                    outbound,
                     result: StepResult::Error(failure),
                     fuel: fuel.filter(|_| matches!(cause, Cause::Guest(_))),
                 });

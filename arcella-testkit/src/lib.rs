@@ -14,22 +14,25 @@
 //! insta::assert_yaml_snapshot!(h.trace());
 //! ```
 //!
-//! Commands are run with [`Harness::run`]. Modules with `isolation =
-//! "worker"` need a worker executable: `cargo arcella test` provides one,
-//! else `cargo-arcella` on `PATH` or `ARCELLA_WORKER_EXE`. HTTP components
-//! install, but have no `request` step yet.
+//! Commands are run with [`Harness::run`], HTTP components answer
+//! [`Harness::request`], and their outbound requests are answered by
+//! [`HttpMock`]s, never by the network. Modules with `isolation = "worker"`
+//! need a worker executable: `cargo arcella test` provides one, else
+//! `cargo-arcella` on `PATH` or `ARCELLA_WORKER_EXE`.
 
 mod builder;
 mod components;
 mod error;
 mod harness;
+mod mock;
 pub mod trace;
 
 pub use arcella_host::logging::Level;
 pub use arcella_host::{ComponentKind, Isolation, ModuleState};
 pub use builder::{COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HarnessBuilder, WORKER_EXE_ENV};
 pub use error::{Error, StepError};
-pub use harness::{Harness, Outcome, RunOutput};
+pub use harness::{Harness, HttpResponse, MAX_RESPONSE_BODY, Outcome, RunOutput};
+pub use mock::HttpMock;
 pub use trace::Trace;
 
 #[doc(hidden)]

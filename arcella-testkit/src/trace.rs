@@ -60,6 +60,8 @@ pub struct Step {
     pub action: Action,
     /// What the guest logged during the call.
     pub logs: Vec<Log>,
+    /// The outbound HTTP requests the guest made during the call.
+    pub outbound: Vec<Outbound>,
     /// What came back.
     pub result: StepResult,
     /// Fuel the call consumed; `None` when it failed or fuel is redacted.
@@ -93,6 +95,17 @@ pub enum Action {
         /// The new version's `[module] version`; `None` when it could not be read.
         version: Option<String>,
     },
+    /// An HTTP request to a `wasi:http/proxy` component.
+    Request {
+        /// `GET`, `POST`…
+        method: String,
+        /// The path and query, e.g. `/users?id=1`.
+        path: String,
+        /// Request headers, in order.
+        headers: Vec<(String, String)>,
+        /// The request body.
+        body: Bytes,
+    },
 }
 
 impl std::fmt::Display for Action {
@@ -106,6 +119,7 @@ impl std::fmt::Display for Action {
                 Some(version) => write!(f, "update(version {version})"),
                 None => f.write_str("update()"),
             },
+            Self::Request { method, path, .. } => write!(f, "request({method} {path})"),
         }
     }
 }
@@ -126,8 +140,51 @@ pub enum StepResult {
         /// What it wrote to stderr.
         stderr: Output,
     },
+    /// An HTTP component's response.
+    Response {
+        /// The status code.
+        status: u16,
+        /// Response headers, in order.
+        headers: Vec<(String, String)>,
+        /// The response body.
+        body: Bytes,
+    },
     /// The guest answered with an error, or the host stopped the call.
     Error(Failure),
+}
+
+/// One outbound HTTP request the guest made during a step, and what it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The full URL.
+    pub url: String,
+    /// What happened to it.
+    pub answer: OutboundAnswer,
+}
+
+/// What an outbound request got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundAnswer {
+    /// A mock answered with this status.
+    Status(u16),
+    /// No mock matched: the guest saw a refused connection.
+    NoMock,
+    /// `[capabilities] http` does not allow the host: the guest saw `HTTP-request-denied`.
+    Denied,
+}
+
+/// Serialized as one line: `GET https://api.example.com/users -> 200`.
+impl Serialize for Outbound {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let answer = match &self.answer {
+            OutboundAnswer::Status(status) => status.to_string(),
+            OutboundAnswer::NoMock => "no mock matched".to_string(),
+            OutboundAnswer::Denied => "denied by [capabilities] http".to_string(),
+        };
+        serializer.serialize_str(&format!("{} {} -> {answer}", self.method, self.url))
+    }
 }
 
 /// Why a step failed, as it appears in a trace.
@@ -244,7 +301,7 @@ impl Serialize for Output {
     }
 }
 
-/// `[config]` pairs as a map, in their order.
+/// `[config]` pairs (or headers) as a map, in their order.
 struct ConfigMap<'a>(&'a [(String, String)]);
 
 impl Serialize for ConfigMap<'_> {
@@ -270,9 +327,26 @@ impl Serialize for Step {
             Action::Stop => map.serialize_entry("stop", &())?,
             Action::Run { args } => map.serialize_entry("run", args)?,
             Action::Update { version } => map.serialize_entry("update", version)?,
+            Action::Request {
+                method,
+                path,
+                headers,
+                body,
+            } => {
+                map.serialize_entry("request", &format!("{method} {path}"))?;
+                if !headers.is_empty() {
+                    map.serialize_entry("request_headers", &ConfigMap(headers))?;
+                }
+                if !body.0.is_empty() {
+                    map.serialize_entry("request_body", body)?;
+                }
+            }
         }
         if !self.logs.is_empty() {
             map.serialize_entry("logs", &self.logs)?;
+        }
+        if !self.outbound.is_empty() {
+            map.serialize_entry("outbound", &self.outbound)?;
         }
         match &self.result {
             StepResult::Done => map.serialize_entry("result", "ok")?,
@@ -285,6 +359,17 @@ impl Serialize for Step {
                 map.serialize_entry("exit_code", exit_code)?;
                 map.serialize_entry("stdout", stdout)?;
                 map.serialize_entry("stderr", stderr)?;
+            }
+            StepResult::Response {
+                status,
+                headers,
+                body,
+            } => {
+                map.serialize_entry("status", status)?;
+                if !headers.is_empty() {
+                    map.serialize_entry("headers", &ConfigMap(headers))?;
+                }
+                map.serialize_entry("body", body)?;
             }
             StepResult::Error(failure) => map.serialize_entry("error", failure)?,
         }
