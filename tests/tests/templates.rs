@@ -1,6 +1,7 @@
-//! Each template end to end: `new` → `check` → `build` → `run`, with real
-//! cargo builds. The crates share one cargo target folder (`<target>/e2e`),
-//! so std and wit-bindgen compile once for all of them.
+//! Each template end to end: `new` → `check` → `build` → `run` → `test`,
+//! with real cargo builds. The crates share one cargo target folder
+//! (`<target>/e2e`), so std, wit-bindgen and the testkit compile once for
+//! all of them.
 
 mod support;
 
@@ -8,14 +9,28 @@ use std::path::Path;
 
 use support::{arcella, filters, new_crate, outcome, target_dir};
 
-/// `cargo arcella <args>` in `root`, building into the shared e2e target folder.
+/// `cargo arcella <args>` in `root`, building into the shared e2e target
+/// folder, with snapshots checked as in CI: a changed one fails, and
+/// nothing is written.
 fn step(root: &Path, args: &[&str]) -> std::process::Output {
     arcella(root)
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir().join("e2e"))
         .env("CARGO_TERM_QUIET", "true")
+        .env("CI", "true")
+        .env_remove("INSTA_UPDATE")
+        .env_remove("INSTA_FORCE_PASS")
+        .env_remove("INSTA_WORKSPACE_ROOT")
         .output()
         .unwrap()
+}
+
+/// `cargo arcella test` in `root` passes: the template's own tests and snapshots hold.
+fn assert_tests_pass(root: &Path) {
+    let test = step(root, &["test"]);
+    assert!(test.status.success(), "{}", outcome(&test));
+    let stdout = String::from_utf8_lossy(&test.stdout);
+    assert!(stdout.contains("test result: ok."), "{stdout}");
 }
 
 /// Creates, checks and builds `template`; returns its temp folder and root.
@@ -55,6 +70,48 @@ fn the_module_template_builds_checks_and_answers_events() {
     );
     let _guard = filters(dir.path()).bind_to_scope();
     insta::assert_snapshot!(outcome(&run));
+    assert_tests_pass(&root);
+}
+
+#[test]
+fn a_change_in_behaviour_fails_the_snapshot_test_with_a_diff_and_writes_nothing() {
+    let (_dir, root) = new_crate("module", "hello-changed");
+    assert_tests_pass(&root);
+    let source = root.join("src/lib.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let changed = text.replace("starting with greeting", "starting up with greeting");
+    assert_ne!(text, changed, "the template logs `starting with greeting`");
+    std::fs::write(&source, changed).unwrap();
+
+    let test = step(&root, &["test"]);
+    assert_eq!(test.status.code(), Some(101), "{}", outcome(&test));
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+    assert!(
+        output.contains("Snapshot Summary") || output.contains("Snapshot:"),
+        "insta reports the snapshot: {output}"
+    );
+    for line in [
+        "-      - info: \"starting with greeting `Hello`\"",
+        "+      - info: \"starting up with greeting `Hello`\"",
+    ] {
+        assert!(
+            output.lines().any(|shown| shown.contains(line)),
+            "the diff shows `{line}`: {output}"
+        );
+    }
+    let pending: Vec<_> = std::fs::read_dir(root.join("tests/snapshots"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".snap"))
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "CI writes no pending snapshots: {pending:?}"
+    );
 }
 
 #[test]
@@ -65,6 +122,7 @@ fn the_command_template_builds_checks_and_runs_with_arguments() {
     insta::assert_snapshot!(outcome(&run));
     let failing = step(&root, &["run", "--", "--fail"]);
     assert_eq!(failing.status.code(), Some(1), "{}", outcome(&failing));
+    assert_tests_pass(&root);
 }
 
 /// A plain HTTP/1.1 GET over loopback; returns the status line and the body.
@@ -133,4 +191,5 @@ fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
         rest.contains("GET / 200"),
         "the access log names each request: {rest}"
     );
+    assert_tests_pass(&root);
 }

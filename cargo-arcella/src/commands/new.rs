@@ -49,15 +49,23 @@ macro_rules! template_files {
 
 const MODULE: &[(&str, &str)] = template_files!("module":
     "Cargo.toml.tmpl", "arcella.toml.tmpl", ".gitignore.tmpl",
-    ".github/workflows/arcella.yml.tmpl", "src/lib.rs",
+    ".github/workflows/arcella.yml.tmpl", "src/lib.rs", "tests/behaviour.rs.tmpl",
+    "tests/snapshots/behaviour__it_counts_events_from_one.snap.tmpl",
+    "tests/snapshots/behaviour__it_greets_with_the_configured_greeting.snap.tmpl",
+    "tests/snapshots/behaviour__it_refuses_an_unknown_topic_and_keeps_running.snap.tmpl",
 );
 const COMMAND: &[(&str, &str)] = template_files!("command":
     "Cargo.toml.tmpl", "arcella.toml.tmpl", ".gitignore.tmpl",
-    ".github/workflows/arcella.yml.tmpl", "src/main.rs",
+    ".github/workflows/arcella.yml.tmpl", "src/main.rs", "tests/behaviour.rs.tmpl",
+    "tests/snapshots/behaviour__it_fails_when_asked_to_and_says_so_on_stderr.snap.tmpl",
+    "tests/snapshots/behaviour__it_greets_its_first_argument.snap.tmpl",
+    "tests/snapshots/behaviour__it_greets_the_world_with_the_greeting_from_its_environment.snap.tmpl",
 );
 const HTTP: &[(&str, &str)] = template_files!("http":
     "Cargo.toml.tmpl", "arcella.toml.tmpl", ".gitignore.tmpl",
-    ".github/workflows/arcella.yml.tmpl", "src/lib.rs",
+    ".github/workflows/arcella.yml.tmpl", "src/lib.rs", "tests/behaviour.rs.tmpl",
+    "tests/snapshots/behaviour__it_answers_404_to_anything_else.snap.tmpl",
+    "tests/snapshots/behaviour__it_answers_the_home_page_and_the_health_check.snap.tmpl",
 );
 
 impl Template {
@@ -75,7 +83,7 @@ impl Template {
         match self {
             Self::Module => "cargo arcella run --event greet=world",
             Self::Command => "cargo arcella run -- Arcella",
-            Self::Http => "cargo arcella build",
+            Self::Http => "cargo arcella run",
         }
     }
 }
@@ -109,6 +117,7 @@ impl NewCommand {
         println!("\nNext:\n    cd {}", self.path.display());
         println!("    cargo arcella check");
         println!("    {}", self.template.next_steps());
+        println!("    cargo arcella test");
         Ok(Outcome::Success)
     }
 }
