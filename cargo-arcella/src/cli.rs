@@ -145,3 +145,19 @@ pub fn report(error: &anyhow::Error, verbose: bool) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_its_defaults_parse() {
+        Cli::command().debug_assert();
+        let Command::Run(run) = Cli::parse_from(["cargo-arcella", "run"]).command else {
+            panic!("`run` parses as the run command");
+        };
+        assert_eq!(run.options.max_body, arcella_host::http::DEFAULT_MAX_BODY);
+    }
+}

@@ -96,7 +96,9 @@ pub fn emit(diagnostics: &[Diagnostic], sources: &mut SourceMap, format: Format,
     }
     match format {
         Format::Human => {
-            let color = std::io::stderr().is_terminal();
+            // https://no-color.org: any non-empty NO_COLOR turns colours off.
+            let color = std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
             let mut stderr = std::io::stderr().lock();
             let _ = stderr.write_all(render_human(diagnostics, sources, color).as_bytes());
             if let Some(summary) = summary(subject, diagnostics) {

@@ -86,7 +86,7 @@ pub struct RunOptions {
     #[arg(long, value_name = "ADDR", default_value = arcella_host::http::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
     /// Largest request body an HTTP component is given; larger ones get 413.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = arcella_host::http::DEFAULT_MAX_BODY)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2MiB")]
     pub max_body: u64,
     /// Show guest backtraces of traps.
     #[arg(long, short)]

@@ -60,7 +60,12 @@ fn cache_dir() -> &'static Path {
 /// `cargo-arcella` run in `dir`, as cargo runs it (`cargo-arcella arcella …`),
 /// without colours and with a private compile cache.
 pub fn arcella(dir: &Path) -> Command {
-    let mut command = Command::new(binary());
+    Command::from_std(arcella_command(dir))
+}
+
+/// [`arcella`] as a plain `std::process::Command`, for tests that wire its output themselves.
+pub fn arcella_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(binary());
     command
         .current_dir(dir)
         .arg("arcella")
