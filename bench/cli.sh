@@ -5,6 +5,7 @@
 #   - `run` of a built command component, cold (empty ARCELLA_CACHE_DIR) vs warm.
 #
 # Usage: bench/cli.sh [N]   (default N=10)
+# It measures the release build of cargo-arcella, what `cargo install` gives.
 # Environment: CARGO_TARGET_DIR (the workspace's; the template crate builds
 # into $CARGO_TARGET_DIR/e2e, shared with the e2e tests), ARCELLA_BIN to
 # measure another cargo-arcella binary.
@@ -15,8 +16,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TARGET_DIR="$target"
 
-(cd "$root" && cargo build --quiet -p cargo-arcella)
-bin="${ARCELLA_BIN:-$target/debug/cargo-arcella}"
+(cd "$root" && cargo build --quiet --release -p cargo-arcella)
+bin="${ARCELLA_BIN:-$target/release/cargo-arcella}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -66,3 +67,4 @@ printf '%-52s %8d\n' "cargo arcella build (up to date)" "$build_ms"
 printf '%-52s %8d\n' "  overhead of cargo arcella build" "$(( build_ms - cargo_ms ))"
 printf '%-52s %8d\n' "run command component, cold cache" "$cold_ms"
 printf '%-52s %8d\n' "run command component, warm cache" "$warm_ms"
+printf '%-52s %8s\n' "  cold / warm" "$(awk "BEGIN {printf \"%.1fx\", $cold_ms / ($warm_ms > 0 ? $warm_ms : 1)}")"

@@ -68,8 +68,18 @@ impl CompileCache {
         engine: &Engine,
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        self.load_hashed(engine, wasm, &blake3::hash(wasm))
+    }
+
+    /// [`load`](Self::load) for a caller that already has `blake3::hash(wasm)`:
+    /// hashing a large component is a noticeable part of a warm start.
+    pub fn load_hashed(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        content: &blake3::Hash,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let fingerprint = engine_fingerprint(engine);
-        let content = blake3::hash(wasm);
         let entry = self.entry_path(&fingerprint, content.as_bytes());
         if let Some(component) =
             self.read_verified(engine, &entry, &fingerprint, content.as_bytes())

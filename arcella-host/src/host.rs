@@ -141,8 +141,9 @@ impl Host {
     /// A service that answers HTTP requests with `name`, an installed HTTP
     /// component: a fresh instance per request, under its manifest.
     ///
-    /// The requests run in this process whatever the module's isolation:
-    /// serving from worker processes is not built yet.
+    /// The requests run in this process whatever the module's isolation
+    /// (this is what tests use); [`serve_component`](crate::http::serve_component)
+    /// serves from a worker process when the manifest asks for one.
     pub fn http_service(&self, name: &str, options: ServeOptions) -> Result<HttpService> {
         let module = self.modules.get(name).ok_or_else(|| Error::NotInstalled {
             module: name.to_string(),

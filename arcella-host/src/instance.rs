@@ -306,7 +306,8 @@ fn compiled(
 ) -> wasmtime::Result<Component> {
     type Compiled = std::collections::HashMap<(EngineSettings, [u8; 32]), Component>;
     static COMPILED: std::sync::Mutex<Option<Compiled>> = std::sync::Mutex::new(None);
-    let key = (settings, *blake3::hash(wasm).as_bytes());
+    let hash = blake3::hash(wasm);
+    let key = (settings, *hash.as_bytes());
     let lock = || {
         COMPILED
             .lock()
@@ -316,7 +317,9 @@ fn compiled(
         return Ok(component.clone());
     }
     let component = match cache {
-        Some(cache) => cache.load(engine, wasm).map(|(component, _)| component)?,
+        Some(cache) => cache
+            .load_hashed(engine, wasm, &hash)
+            .map(|(component, _)| component)?,
         None => Component::new(engine, wasm)?,
     };
     let mut guard = lock();

@@ -175,3 +175,93 @@ async fn outbound_requests_follow_the_allow_list_and_the_ssrf_guard() {
         (200, "error: ErrorCode::HttpRequestDenied\n".into())
     );
 }
+
+/// The children of this process whose executable is `name`.
+fn children_named(name: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces, so split after its `)`.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let comm = head
+            .split_once(" (")
+            .map(|(_, comm)| comm)
+            .unwrap_or_default();
+        let ppid = rest.split_whitespace().nth(1).unwrap_or_default();
+        if ppid == me && name.starts_with(comm) {
+            found.push(entry.file_name().to_string_lossy().parse().unwrap());
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_serves_http_and_a_new_one_takes_over_when_it_is_killed() {
+    use arcella_host::worker::WorkerCommand;
+    use arcella_host::{HostOptions, Isolation, Manifest};
+
+    let mut manifest = Manifest::defaults("web", std::path::Path::new("."));
+    manifest.module.isolation = Isolation::Worker;
+    let options = HostOptions {
+        cache: None,
+        worker: WorkerCommand {
+            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
+        },
+        ..HostOptions::new().unwrap()
+    };
+    let (listening, address) = tokio::sync::oneshot::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let wasm = guest();
+    let server = tokio::spawn(async move {
+        arcella_host::http::serve_component(
+            &manifest,
+            &wasm,
+            &options,
+            "127.0.0.1:0".parse().unwrap(),
+            ServeOptions::default(),
+            |address| {
+                let _ = listening.send(address);
+            },
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+    });
+    let address = address.await.unwrap();
+    assert_eq!(get(address, "/").await, (200, "hello\n".into()));
+    let workers = children_named("arcella-worker");
+    assert_eq!(workers.len(), 1, "one worker serves: {workers:?}");
+
+    std::process::Command::new("kill")
+        .args(["-9", &workers[0].to_string()])
+        .status()
+        .unwrap();
+    let mut served = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(stream) = TcpStream::connect(address).await {
+            drop(stream);
+            if get(address, "/").await.0 == 200 {
+                served = true;
+                break;
+            }
+        }
+    }
+    assert!(served, "a new worker serves on the same address");
+    let replacement = children_named("arcella-worker");
+    assert_eq!(replacement.len(), 1, "{replacement:?}");
+    assert_ne!(replacement, workers, "it is a new process");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(
+        children_named("arcella-worker").is_empty(),
+        "the worker is gone after shutdown"
+    );
+}

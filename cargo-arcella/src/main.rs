@@ -13,10 +13,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // Before the worker check: a worker serving HTTP writes its access log
+    // to the stderr it shares with this process.
+    init_logging();
     // Worker isolation re-runs this executable as a worker; that run ends here.
     arcella_host::worker::run_if_worker();
 
-    init_logging();
     let cli = cli::Cli::parse_from(cli::arguments());
     let verbose = cli.verbose();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -324,8 +324,13 @@ pub async fn serve(
     Arc::new(service).serve(listener, shutdown).await
 }
 
-/// Compiles `wasm` (an HTTP component) and serves it under `manifest`'s
-/// limits and capabilities, in this process, one fresh instance per request.
+/// Serves `wasm` (an HTTP component) under `manifest`'s limits and
+/// capabilities, one fresh instance per request, until `shutdown`.
+///
+/// With `isolation = "worker"` the component is compiled and served in a
+/// worker process: a guest never runs in this one. If the worker dies, it
+/// is logged and a new one serves on the same address. With `"main"` it is
+/// served here.
 pub async fn serve_component(
     manifest: &crate::Manifest,
     wasm: &[u8],
@@ -335,13 +340,50 @@ pub async fn serve_component(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> crate::Result<()> {
-    let name = &manifest.module.name;
     if wasm.len() as u64 > host.max_component_size {
         return Err(Error::TooLarge {
             size: wasm.len() as u64,
             limit: host.max_component_size,
         });
     }
+    match manifest.module.isolation {
+        crate::Isolation::Main => {
+            serve_here(
+                manifest,
+                wasm,
+                host,
+                address,
+                options,
+                on_listening,
+                shutdown,
+            )
+            .await
+        }
+        crate::Isolation::Worker => {
+            serve_in_worker(
+                manifest,
+                wasm,
+                host,
+                address,
+                options,
+                on_listening,
+                shutdown,
+            )
+            .await
+        }
+    }
+}
+
+async fn serve_here(
+    manifest: &crate::Manifest,
+    wasm: &[u8],
+    host: &crate::HostOptions,
+    address: SocketAddr,
+    options: ServeOptions,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> crate::Result<()> {
+    let name = &manifest.module.name;
     let loaded = Loaded::compile(name, wasm, host.engine, host.cache.as_ref())?;
     let settings = SandboxSettings {
         limits: manifest.limits.clone(),
@@ -361,4 +403,73 @@ pub async fn serve_component(
         .serve(listener, shutdown)
         .await
         .map_err(|error| Error::Host(format!("serving failed: {error}")))
+}
+
+/// Time a worker has to compile the component and bind its address.
+const WORKER_START: Duration = Duration::from_secs(120);
+
+async fn serve_in_worker(
+    manifest: &crate::Manifest,
+    wasm: &[u8],
+    host: &crate::HostOptions,
+    address: SocketAddr,
+    options: ServeOptions,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> crate::Result<()> {
+    use crate::worker::WorkerGroup;
+    use crate::worker::protocol::{Reply, Request, WireSettings};
+
+    let name = &manifest.module.name;
+    let mut request = Request::ServeHttp {
+        name: name.clone(),
+        wasm: wasm.to_vec(),
+        settings: WireSettings {
+            engine: host.engine,
+            limits: manifest.limits.clone(),
+            capabilities: manifest.capabilities.clone(),
+            deterministic: host.deterministic,
+            cache_dir: host.cache.as_ref().map(|cache| cache.dir().to_path_buf()),
+        },
+        listen: address,
+        max_body: options.max_body,
+    };
+    let grace = manifest.limits.timeout + GRACE;
+    let mut on_listening = Some(on_listening);
+    let mut restarts: u32 = 0;
+    tokio::pin!(shutdown);
+    loop {
+        let mut worker = WorkerGroup::spawn(&format!("http:{name}"), &host.worker)?;
+        let reply = worker
+            .call(&request, WORKER_START, &host.stdio, host.on_log.as_ref())
+            .await?;
+        let Reply::Listening(bound) = reply else {
+            return Err(Error::Host(format!(
+                "the worker serving '{name}' answered {reply:?}"
+            )));
+        };
+        if let Some(on_listening) = on_listening.take() {
+            on_listening(bound);
+        }
+        // A new worker serves on the same address, even when port 0 was asked for.
+        if let Request::ServeHttp { listen, .. } = &mut request {
+            *listen = bound;
+        }
+        match worker
+            .relay_until(&mut shutdown, grace, &host.stdio, host.on_log.as_ref())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(died) => {
+                restarts += 1;
+                tracing::error!(target: "arcella::http", module = name.as_str(), "{died}; starting a new worker");
+                // A worker that keeps dying is restarted ever more slowly, up to 5 s apart.
+                let backoff = Duration::from_millis(100) * 2u32.pow(restarts.min(6));
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.min(Duration::from_secs(5))) => {}
+                    () = &mut shutdown => return Ok(()),
+                }
+            }
+        }
+    }
 }

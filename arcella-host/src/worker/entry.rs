@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use super::protocol::{Event, Reply, Request, WireSettings, read_frame, write_frame};
 use crate::cache::CompileCache;
 use crate::error::{Error, Result};
+use crate::http::{HttpService, ServeOptions};
 use crate::instance::{Instance, Loaded};
 use crate::logging::LogRecord;
 use crate::output::{Stdio, Stream};
@@ -72,11 +73,107 @@ async fn serve() -> std::io::Result<()> {
     let writer: FrameWriter = Arc::new(Mutex::new(std::io::stdout()));
     let mut stdin = std::io::stdin().lock();
     let mut modules: HashMap<String, WorkerModule> = HashMap::new();
+    let mut server: Option<HttpServer> = None;
     while let Some(request) = read_frame::<Request>(&mut stdin)? {
-        let reply = handle(&mut modules, request, &writer).await;
+        let reply = match request {
+            Request::ServeHttp {
+                name,
+                wasm,
+                settings,
+                listen,
+                max_body,
+            } if server.is_none() => HttpServer::start(
+                &name, &wasm, &settings, listen, max_body, &writer,
+            )
+            .map(|started| {
+                let address = started.address;
+                server = Some(started);
+                Reply::Listening(address)
+            }),
+            Request::ServeHttp { .. } => Err(Error::Host("this worker is already serving".into())),
+            Request::StopServing => {
+                if let Some(server) = server.take() {
+                    server.stop();
+                }
+                Ok(Reply::StoppedServing)
+            }
+            request => handle(&mut modules, request, &writer).await,
+        };
         send(&writer, &Event::Reply(reply))?;
     }
+    if let Some(server) = server.take() {
+        server.stop();
+    }
     Ok(())
+}
+
+/// An HTTP component served from this worker, on a multi-threaded runtime
+/// of its own so that requests use every core.
+struct HttpServer {
+    address: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HttpServer {
+    fn start(
+        name: &str,
+        wasm: &[u8],
+        settings: &WireSettings,
+        listen: std::net::SocketAddr,
+        max_body: u64,
+        writer: &FrameWriter,
+    ) -> Result<Self> {
+        let cache = match &settings.cache_dir {
+            Some(dir) => {
+                Some(CompileCache::open(dir).map_err(|error| Error::Host(error.to_string()))?)
+            }
+            None => None,
+        };
+        let loaded = Loaded::compile(name, wasm, settings.engine, cache.as_ref())?;
+        let sandbox = sandbox(settings, writer, Stdio::Discard, Vec::new());
+        let service = HttpService::new(Arc::new(loaded), sandbox, ServeOptions { max_body })?;
+        let listener = std::net::TcpListener::bind(listen)
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+            .map_err(|error| Error::Host(format!("cannot listen on {listen}: {error}")))?;
+        let address = listener.local_addr().unwrap_or(listen);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| Error::Host(format!("cannot start the server's runtime: {error}")))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("arcella-http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            tracing::error!(target: "arcella::http", "cannot serve on {address}: {error}");
+                            return;
+                        }
+                    };
+                    let shutdown = async {
+                        let _ = stopped.await;
+                    };
+                    if let Err(error) = Arc::new(service).serve(listener, shutdown).await {
+                        tracing::error!(target: "arcella::http", "serving failed: {error}");
+                    }
+                });
+            })
+            .map_err(|error| Error::Host(format!("cannot start the server thread: {error}")))?;
+        Ok(Self {
+            address,
+            stop,
+            thread,
+        })
+    }
+
+    /// Stops accepting and waits for requests in flight (bounded by the timeout).
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
 }
 
 fn sandbox(
@@ -198,5 +295,8 @@ async fn handle(
             modules.remove(&key);
             Ok(Reply::Removed)
         }
+        Request::ServeHttp { .. } | Request::StopServing => Err(Error::Host(
+            "HTTP serving is handled by the request loop".into(),
+        )),
     }
 }

@@ -160,6 +160,102 @@ impl WorkerGroup {
         }
     }
 
+    /// For a worker that answered [`Request::ServeHttp`]: passes its logs
+    /// and output on until `shutdown`, then asks it to stop serving and
+    /// waits up to `grace` for requests in flight. `Ok` when it stopped as
+    /// asked; the worker's death otherwise.
+    pub async fn relay_until(
+        mut self,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+        stdio: &Stdio,
+        on_log: Option<&LogCallback>,
+    ) -> Result<()> {
+        // Frames are read by a task of their own: a frame half read when
+        // shutdown comes must not be lost mid-way.
+        let (events, mut received) = tokio::sync::mpsc::channel::<Option<Event>>(64);
+        let mut stdout = self.stdout;
+        let reader = tokio::spawn(async move {
+            loop {
+                let event = read_frame_async::<Event>(&mut stdout).await.ok().flatten();
+                let end = event.is_none();
+                if events.send(event).await.is_err() || end {
+                    break;
+                }
+            }
+        });
+        let stdout_sink = OutputSink::new(Stream::Stdout, stdio);
+        let stderr_sink = OutputSink::new(Stream::Stderr, stdio);
+        tokio::pin!(shutdown);
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let outcome = loop {
+            let until_deadline = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown, if deadline.is_none() => {
+                    deadline = Some(tokio::time::Instant::now() + grace);
+                    let stop = encode_frame(&Request::StopServing)
+                        .map_err(|error| Error::Host(error.to_string()))?;
+                    if self.stdin.write_all(&stop).await.is_err() || self.stdin.flush().await.is_err() {
+                        break Ok(());
+                    }
+                }
+                () = until_deadline => {
+                    let _ = self.child.start_kill();
+                    break Ok(());
+                }
+                event = received.recv() => match event.flatten() {
+                    Some(Event::Log(record)) => {
+                        emit(&record);
+                        if let Some(on_log) = on_log {
+                            on_log(&record);
+                        }
+                    }
+                    Some(Event::Output(stream, bytes)) => {
+                        let sink = if stream == Stream::Stdout { &stdout_sink } else { &stderr_sink };
+                        let _ = sink.write_chunk(&bytes);
+                    }
+                    Some(Event::Reply(_)) if deadline.is_some() => break Ok(()),
+                    Some(Event::Reply(_)) => {}
+                    None if deadline.is_some() => break Ok(()),
+                    None => break Err(()),
+                }
+            }
+        };
+        reader.abort();
+        drop(self.stdin);
+        match outcome {
+            Ok(()) => {
+                if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = self.child.start_kill();
+                }
+                Ok(())
+            }
+            Err(()) => {
+                let status = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+                let cause = match status {
+                    Ok(Ok(status)) => describe_exit(status),
+                    Ok(Err(error)) => format!("its status is unknown ({error})"),
+                    Err(_) => {
+                        let _ = self.child.start_kill();
+                        "it closed its pipe and was killed".to_string()
+                    }
+                };
+                Err(Error::WorkerDied {
+                    group: self.name,
+                    cause,
+                })
+            }
+        }
+    }
+
     /// Why the worker went away.
     async fn death(&mut self) -> Error {
         let status = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;

@@ -77,6 +77,24 @@ pub enum Request {
         /// The version's key.
         key: String,
     },
+    /// Compile an HTTP component and serve it on `listen` (one fresh instance
+    /// per request), from a thread of its own, until [`Request::StopServing`]
+    /// or the end of stdin. Guest logs come back as events meanwhile.
+    ServeHttp {
+        /// The module's name.
+        name: String,
+        /// The component's bytes.
+        #[serde(with = "serde_bytes")]
+        wasm: Vec<u8>,
+        /// How it runs.
+        settings: WireSettings,
+        /// Where to listen.
+        listen: std::net::SocketAddr,
+        /// Request bodies larger than this get a 413.
+        max_body: u64,
+    },
+    /// Stop serving: stop accepting, let requests in flight finish, then reply.
+    StopServing,
 }
 
 /// What a worker sends back.
@@ -107,6 +125,10 @@ pub enum Reply {
     Ran(Call<CommandOutput>),
     /// Removed.
     Removed,
+    /// Serving HTTP on this address.
+    Listening(std::net::SocketAddr),
+    /// Stopped serving HTTP.
+    StoppedServing,
 }
 
 /// The settings of a module that a worker needs.

@@ -217,8 +217,13 @@ impl RunCommand {
     }
 
     /// A host that streams output and prints guest logs as they arrive.
+    /// The host for one module or command run. It makes one instance at a
+    /// time, so it allocates on demand: reserving the pooling allocator's
+    /// slots (a thousand stacks with guard pages) would cost more than
+    /// the run it speeds up. Serving HTTP keeps the pool.
     fn host(&self) -> anyhow::Result<Host> {
         let mut options = HostOptions::new()?;
+        options.engine.pooling = false;
         options.stdio = Stdio::Inherit;
         options.on_log = Some(Arc::new(|record: &LogRecord| {
             eprintln!("[{} {}] {}", record.level, record.module, record.message);
