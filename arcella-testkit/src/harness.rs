@@ -473,16 +473,7 @@ impl Harness {
             Ok((parts, body, fuel)) => {
                 let response = HttpResponse {
                     status: parts.status.as_u16(),
-                    headers: parts
-                        .headers
-                        .iter()
-                        .map(|(name, value)| {
-                            (
-                                name.to_string(),
-                                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect(),
+                    headers: arcella_host::http::outbound::header_pairs(&parts.headers),
                     body,
                 };
                 let result = StepResult::Response {

@@ -260,6 +260,19 @@ impl WasiHttpHooks for OutboundPolicy {
     }
 }
 
+/// `headers` as `(name, value)` pairs in order, values read as (lossy) UTF-8.
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// What `mock` answers to `request`, as the guest's response.
 async fn answer_from(
     mock: &dyn MockNetwork,
@@ -278,16 +291,7 @@ async fn answer_from(
     let request = OutboundRequest {
         method: parts.method.to_string(),
         url: parts.uri.to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&parts.headers),
         body: body.to_vec(),
     };
     let Some(answer) = mock.answer(&request) else {

@@ -238,39 +238,30 @@ impl WorkerGroup {
                 }
                 Ok(())
             }
-            Err(()) => {
-                let status = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-                let cause = match status {
-                    Ok(Ok(status)) => describe_exit(status),
-                    Ok(Err(error)) => format!("its status is unknown ({error})"),
-                    Err(_) => {
-                        let _ = self.child.start_kill();
-                        "it closed its pipe and was killed".to_string()
-                    }
-                };
-                Err(Error::WorkerDied {
-                    group: self.name,
-                    cause,
-                })
-            }
+            Err(()) => Err(death(&self.name, &mut self.child).await),
         }
     }
 
     /// Why the worker went away.
     async fn death(&mut self) -> Error {
-        let status = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        let cause = match status {
-            Ok(Ok(status)) => describe_exit(status),
-            Ok(Err(error)) => format!("its status is unknown ({error})"),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                "it closed its pipe and was killed".to_string()
-            }
-        };
-        Error::WorkerDied {
-            group: self.name.clone(),
-            cause,
+        death(&self.name, &mut self.child).await
+    }
+}
+
+/// Why the worker of `group` went away: its exit status, awaited for a while.
+async fn death(group: &str, child: &mut Child) -> Error {
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    let cause = match status {
+        Ok(Ok(status)) => describe_exit(status),
+        Ok(Err(error)) => format!("its status is unknown ({error})"),
+        Err(_) => {
+            let _ = child.start_kill();
+            "it closed its pipe and was killed".to_string()
         }
+    };
+    Error::WorkerDied {
+        group: group.to_string(),
+        cause,
     }
 }
 
