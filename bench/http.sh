@@ -6,7 +6,9 @@
 # The component is `tests/fixtures/http-guest` (plain `wasi:http/proxy`,
 # `GET /` answers "hello"): the `http` template also imports Arcella's
 # `logging`, which `wasmtime serve` cannot provide, so the template is
-# measured under Arcella alone, on the last line.
+# measured under Arcella alone, on the last line. `wasmtime serve` runs with
+# `-S cli` (the guest, built with Rust std, imports `wasi:cli`) and its
+# defaults otherwise: no fuel, no epoch deadline.
 #
 # Usage: bench/http.sh [SECONDS] [CONNECTIONS] [ROUNDS]  (defaults 10 50 2)
 # Installs what it needs: `wrk` (Debian's package) and `wasmtime`
@@ -53,11 +55,16 @@ name = "guest"
 version = "0.1.0"
 isolation = "worker"
 exports = ["wasi:http/incoming-handler@0.2.12"]
+# The fixture can fetch (`/fetch?url=`); the benchmark never asks it to.
+imports = ["wasi:http/outgoing-handler@0.2.12"]
 
 [limits]
 fuel = 100_000_000
 memory = "64MiB"
 timeout = "5s"
+
+[capabilities]
+http = ["example.com"]
 EOF
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -108,7 +115,7 @@ for round in $(seq "$rounds"); do
         "$arcella" arcella run "$work/guest.wasm" --listen "$a"
     w="127.0.0.1:$(port)"
     serve "wasmtime serve (round $round)" "$w" \
-        wasmtime serve --addr "$w" "$guest"
+        wasmtime serve -S cli --addr "$w" "$guest"
 done
 
 # The http template itself, under Arcella (its logging import is Arcella's own).
