@@ -71,6 +71,14 @@ impl CompileCache {
         self.load_hashed(engine, wasm, &blake3::hash(wasm))
     }
 
+    /// The verified compiled copy of the component whose bytes hash to
+    /// `content`, if the cache holds one for `engine`.
+    pub fn lookup(&self, engine: &Engine, content: &blake3::Hash) -> Option<Component> {
+        let fingerprint = engine_fingerprint(engine);
+        let entry = self.entry_path(&fingerprint, content.as_bytes());
+        self.read_verified(engine, &entry, &fingerprint, content.as_bytes())
+    }
+
     /// [`load`](Self::load) for a caller that already has `blake3::hash(wasm)`:
     /// hashing a large component is a noticeable part of a warm start.
     pub fn load_hashed(
@@ -244,6 +252,18 @@ mod tests {
             CacheOutcome::Compiled
         );
         assert_eq!(cache.load(&engine(), &wasm).unwrap().1, CacheOutcome::Hit);
+    }
+
+    #[test]
+    fn a_lookup_by_hash_finds_only_what_was_compiled() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CompileCache::open(dir.path()).unwrap();
+        let wasm = wat::parse_str(TRIVIAL).unwrap();
+        let hash = blake3::hash(&wasm);
+        assert!(cache.lookup(&engine(), &hash).is_none());
+        cache.load(&engine(), &wasm).unwrap();
+        assert!(cache.lookup(&engine(), &hash).is_some());
+        assert!(cache.lookup(&engine(), &blake3::hash(b"other")).is_none());
     }
 
     #[test]

@@ -270,19 +270,36 @@ impl Host {
         else {
             unreachable!("only worker placements are installed in workers");
         };
-        let request = Request::Install {
+        let settings = self.wire_settings(manifest);
+        // With a compile cache, ask for the compiled copy by hash first: a
+        // warm start then sends no component bytes to the worker.
+        let by_hash = settings.cache_dir.is_some();
+        let mut request = Request::Install {
             key: key.clone(),
             name: manifest.module.name.clone(),
-            wasm: wasm.as_ref().clone(),
-            settings: self.wire_settings(manifest),
+            hash: *blake3::hash(wasm).as_bytes(),
+            wasm: if by_hash {
+                Vec::new()
+            } else {
+                wasm.as_ref().clone()
+            },
+            settings,
         };
         let generation = self.ensure_worker(group)?;
-        match self.worker_call(group, &request, INSTALL_DEADLINE).await? {
-            Reply::Installed(kind) => {
-                *installed_in = Some(generation);
-                Ok(kind)
+        loop {
+            match self.worker_call(group, &request, INSTALL_DEADLINE).await? {
+                Reply::Installed(kind) => {
+                    *installed_in = Some(generation);
+                    return Ok(kind);
+                }
+                Reply::NeedsComponent => match &mut request {
+                    Request::Install { wasm: sent, .. } if sent.is_empty() => {
+                        *sent = wasm.as_ref().clone();
+                    }
+                    _ => return Err(unexpected(&Reply::NeedsComponent)),
+                },
+                other => return Err(unexpected(&other)),
             }
-            other => Err(unexpected(&other)),
         }
     }
 

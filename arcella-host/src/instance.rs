@@ -174,6 +174,26 @@ impl Loaded {
         Self::new(name, &engine, &component, metered)
     }
 
+    /// [`compile`](Self::compile) by the `blake3` hash of the component's
+    /// bytes alone: `None` when neither this process nor `cache` has it compiled.
+    pub fn cached(
+        name: &str,
+        hash: &[u8; 32],
+        settings: EngineSettings,
+        cache: Option<&CompileCache>,
+    ) -> Result<Option<Self>> {
+        let engine = shared_engine(settings).map_err(|error| Error::Load {
+            module: name.to_string(),
+            message: format!("{error:#}"),
+        })?;
+        match compiled_by_hash(&engine, settings, hash, cache) {
+            Some(component) => {
+                Self::new(name, &engine, &component, settings.fuel_metering).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The module's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -296,6 +316,26 @@ impl Loaded {
 /// Compiled components kept in memory per process.
 const MAX_COMPILED_IN_MEMORY: usize = 64;
 
+/// Components compiled in this process, by engine settings and `blake3` of their bytes.
+type Compiled = std::collections::HashMap<(EngineSettings, [u8; 32]), Component>;
+
+fn compiled_in_memory() -> std::sync::MutexGuard<'static, Option<Compiled>> {
+    static COMPILED: std::sync::Mutex<Option<Compiled>> = std::sync::Mutex::new(None);
+    COMPILED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn remember(key: (EngineSettings, [u8; 32]), component: &Component) {
+    let mut guard = compiled_in_memory();
+    let compiled = guard.get_or_insert_with(Default::default);
+    // A long-lived host that sees many versions keeps only the recent ones.
+    if compiled.len() >= MAX_COMPILED_IN_MEMORY {
+        compiled.clear();
+    }
+    compiled.insert(key, component.clone());
+}
+
 /// The compiled form of `wasm`: from this process's memory when it was
 /// compiled here before, else from the disk cache, else compiled now.
 fn compiled(
@@ -304,16 +344,12 @@ fn compiled(
     wasm: &[u8],
     cache: Option<&CompileCache>,
 ) -> wasmtime::Result<Component> {
-    type Compiled = std::collections::HashMap<(EngineSettings, [u8; 32]), Component>;
-    static COMPILED: std::sync::Mutex<Option<Compiled>> = std::sync::Mutex::new(None);
     let hash = blake3::hash(wasm);
     let key = (settings, *hash.as_bytes());
-    let lock = || {
-        COMPILED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    if let Some(component) = lock().as_ref().and_then(|compiled| compiled.get(&key)) {
+    if let Some(component) = compiled_in_memory()
+        .as_ref()
+        .and_then(|compiled| compiled.get(&key))
+    {
         return Ok(component.clone());
     }
     let component = match cache {
@@ -322,14 +358,28 @@ fn compiled(
             .map(|(component, _)| component)?,
         None => Component::new(engine, wasm)?,
     };
-    let mut guard = lock();
-    let compiled = guard.get_or_insert_with(Default::default);
-    // A long-lived host that sees many versions keeps only the recent ones.
-    if compiled.len() >= MAX_COMPILED_IN_MEMORY {
-        compiled.clear();
-    }
-    compiled.insert(key, component.clone());
+    remember(key, &component);
     Ok(component)
+}
+
+/// The compiled form of the component whose bytes hash to `hash`, from
+/// this process's memory or the disk cache, without its bytes.
+fn compiled_by_hash(
+    engine: &Engine,
+    settings: EngineSettings,
+    hash: &[u8; 32],
+    cache: Option<&CompileCache>,
+) -> Option<Component> {
+    let key = (settings, *hash);
+    if let Some(component) = compiled_in_memory()
+        .as_ref()
+        .and_then(|compiled| compiled.get(&key))
+    {
+        return Some(component.clone());
+    }
+    let component = cache?.lookup(engine, &blake3::Hash::from_bytes(*hash))?;
+    remember(key, &component);
+    Some(component)
 }
 
 /// How an `exit(code)` travels through the trap path to `run_command`.

@@ -206,6 +206,7 @@ async fn handle(
         Request::Install {
             key,
             name,
+            hash,
             wasm,
             settings,
         } => {
@@ -215,7 +216,14 @@ async fn handle(
                 }
                 None => None,
             };
-            let loaded = Loaded::compile(&name, &wasm, settings.engine, cache.as_ref())?;
+            let loaded = if wasm.is_empty() {
+                match Loaded::cached(&name, &hash, settings.engine, cache.as_ref())? {
+                    Some(loaded) => loaded,
+                    None => return Ok(Reply::NeedsComponent),
+                }
+            } else {
+                Loaded::compile(&name, &wasm, settings.engine, cache.as_ref())?
+            };
             let kind = loaded.kind();
             modules.insert(
                 key,

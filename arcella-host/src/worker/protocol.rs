@@ -28,7 +28,11 @@ pub enum Request {
         key: String,
         /// The module's name, for errors and logs.
         name: String,
-        /// The component's bytes.
+        /// `blake3` of the component's bytes.
+        hash: [u8; 32],
+        /// The component's bytes; empty to load it by `hash` from the compile
+        /// cache, which saves sending a large component to every new worker.
+        /// A worker without a compiled copy answers [`Reply::NeedsComponent`].
         #[serde(with = "serde_bytes")]
         wasm: Vec<u8>,
         /// How it runs.
@@ -113,6 +117,8 @@ pub enum Event {
 pub enum Reply {
     /// Installed; this is its kind.
     Installed(ComponentKind),
+    /// Asked to install by hash, the worker has no compiled copy: send the bytes.
+    NeedsComponent,
     /// Started.
     Started(Call<()>),
     /// Handled.
