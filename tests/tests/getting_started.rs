@@ -160,6 +160,10 @@ fn placeholders(line: &str) -> String {
         let tail = &word[lead.len() + core.len()..];
         let next = words.get(index + 1).copied().unwrap_or_default();
         let unit = next.trim_end_matches([')', ',', ';']);
+        // Cargo writes long builds as `5m 12.31s`: the minutes join the seconds' placeholder.
+        if lead.is_empty() && core.strip_suffix('m').is_some_and(is_number) && is_duration(unit) {
+            continue;
+        }
         let core = if is_duration(core) {
             "[TIME]".to_string()
         } else if is_number(core) && ["B", "KiB", "MiB"].contains(&unit) {
@@ -311,13 +315,14 @@ fn the_walkthrough_reader_splits_commands_and_outputs() {
 
 #[test]
 fn normalizing_evens_out_timings_sizes_hashes_and_dependencies() {
-    let text = "   Compiling wit-bindgen v0.62.0\n   Compiling hello v0.1.0 (/tmp/x/hello)\n    Finished `dev` profile in 12.31s\n     Running tests/behaviour.rs (target/debug/deps/behaviour-0123456789abcdef)\ntest b ... ok\ntest a ... ok\nwrote target/arcella/hello.wasm (81.2 KiB, module)\ntest result: ok. 2 passed; finished in 0.52s";
+    let text = "   Compiling wit-bindgen v0.62.0\n   Compiling hello v0.1.0 (/tmp/x/hello)\n    Finished `dev` profile in 12.31s\n    Finished `test` profile in 5m 02.50s\n     Running tests/behaviour.rs (target/debug/deps/behaviour-0123456789abcdef)\ntest b ... ok\ntest a ... ok\nwrote target/arcella/hello.wasm (81.2 KiB, module)\ntest result: ok. 2 passed; finished in 0.52s";
     let lines = normalize(text, &[("/tmp/x".to_string(), "/home/you")]);
     assert_eq!(
         lines,
         [
             "   Compiling hello v0.1.0 (/home/you/hello)",
             "    Finished `dev` profile in [TIME]",
+            "    Finished `test` profile in [TIME]",
             "     Running tests/behaviour.rs (target/debug/deps/behaviour-[HASH])",
             "test a ... ok",
             "test b ... ok",
