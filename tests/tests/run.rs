@@ -91,9 +91,12 @@ fn a_component_whose_exports_disagree_with_its_manifest_is_refused() {
 
 #[test]
 fn a_command_prints_its_output_and_passes_its_exit_code_through() {
-    let ok = component(&command_guest("hello from a command\n", true), None);
+    let ok = component(
+        &command_guest("hello from a command\n", 1, true, false),
+        None,
+    );
     insta::assert_snapshot!(run(ok.path(), &[]));
-    let failing = component(&command_guest("about to fail\n", false), None);
+    let failing = component(&command_guest("about to fail\n", 1, false, false), None);
     let text = run(failing.path(), &[]);
     assert!(text.starts_with("exit code: 1"), "{text}");
 }
@@ -109,7 +112,7 @@ fn a_command_may_not_read_a_folder_it_was_not_granted() {
 
 #[test]
 fn events_given_to_a_command_are_a_usage_error() {
-    let dir = component(&command_guest("hi\n", true), None);
+    let dir = component(&command_guest("hi\n", 1, true, false), None);
     insta::assert_snapshot!(run(dir.path(), &["--event", "x"]));
 }
 
@@ -127,7 +130,7 @@ fn a_file_that_is_not_a_component_is_refused() {
 
 #[test]
 fn a_bad_flag_value_is_a_usage_error() {
-    let dir = component(&command_guest("hi\n", true), None);
+    let dir = component(&command_guest("hi\n", 1, true, false), None);
     let text = run(dir.path(), &["--max-memory", "lots"]);
     assert!(text.starts_with("exit code: 2"), "{text}");
     insta::assert_snapshot!(text);

@@ -133,6 +133,8 @@ pub fn new_crate(template: &str, name: &str) -> (TempDir, PathBuf) {
 #[path = "../../../arcella-host/tests/support/guests.rs"]
 mod guests;
 use guests::REALLOC;
+#[allow(unused_imports, reason = "each test binary uses some of the helpers")]
+pub use guests::command_guest;
 pub use guests::componentize;
 
 /// A module guest: `start` logs "started"; `handle` on topic `l…` loops
@@ -176,28 +178,6 @@ pub fn module_guest() -> Vec<u8> {
 )"#
     );
     componentize(&wat, "module")
-}
-
-/// A `wasi:cli/command` that prints `text` and exits with failure when `!ok`.
-pub fn command_guest(text: &str, ok: bool) -> Vec<u8> {
-    let escaped: String = text.bytes().map(|b| format!("\\{b:02x}")).collect();
-    let len = text.len();
-    let status = i32::from(!ok);
-    let wat = format!(
-        r#"(module
-  (import "wasi:cli/stdout@0.2.12" "get-stdout" (func $get_stdout (result i32)))
-  (import "wasi:io/streams@0.2.12" "[method]output-stream.blocking-write-and-flush" (func $write (param i32 i32 i32 i32)))
-  (import "wasi:cli/exit@0.2.12" "exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  {REALLOC}
-  (data (i32.const 1024) "{escaped}")
-  (func (export "wasi:cli/run@0.2.12#run") (result i32)
-    (call $write (call $get_stdout) (i32.const 1024) (i32.const {len}) (i32.const 512))
-    (call $exit (i32.const {status}))
-    (i32.const 0))
-)"#
-    );
-    componentize(&wat, "wasi:cli/command")
 }
 
 /// A `wasi:cli/command` that lists its preopened folders: it prints
