@@ -68,6 +68,30 @@ impl HostOptions {
             mock_network: None,
         })
     }
+
+    /// What a store for `manifest`'s module needs, in this process, with `args`.
+    pub fn sandbox(&self, manifest: &Manifest, args: Vec<String>) -> SandboxSettings {
+        SandboxSettings {
+            limits: manifest.limits.clone(),
+            capabilities: manifest.capabilities.clone(),
+            args,
+            deterministic: self.deterministic,
+            stdio: self.stdio.clone(),
+            on_log: self.on_log.clone(),
+            mock_network: self.mock_network.clone(),
+        }
+    }
+
+    /// What a worker needs to compile and run `manifest`'s module.
+    pub fn wire_settings(&self, manifest: &Manifest) -> WireSettings {
+        WireSettings {
+            engine: self.engine,
+            limits: manifest.limits.clone(),
+            capabilities: manifest.capabilities.clone(),
+            deterministic: self.deterministic,
+            cache_dir: self.cache.as_ref().map(|cache| cache.dir().to_path_buf()),
+        }
+    }
 }
 
 /// One installed version of a module.
@@ -157,7 +181,11 @@ impl Host {
                 self.options.cache.as_ref(),
             )?),
         };
-        HttpService::new(loaded, self.sandbox(&module.manifest, Vec::new()), options)
+        HttpService::new(
+            loaded,
+            self.options.sandbox(&module.manifest, Vec::new()),
+            options,
+        )
     }
 
     /// Names of installed modules, in order.
@@ -241,20 +269,6 @@ impl Host {
         }
     }
 
-    fn wire_settings(&self, manifest: &Manifest) -> WireSettings {
-        WireSettings {
-            engine: self.options.engine,
-            limits: manifest.limits.clone(),
-            capabilities: manifest.capabilities.clone(),
-            deterministic: self.options.deterministic,
-            cache_dir: self
-                .options
-                .cache
-                .as_ref()
-                .map(|cache| cache.dir().to_path_buf()),
-        }
-    }
-
     /// Makes sure the module's version is installed in a live worker of its group.
     async fn install_in_worker(
         &mut self,
@@ -270,7 +284,7 @@ impl Host {
         else {
             unreachable!("only worker placements are installed in workers");
         };
-        let settings = self.wire_settings(manifest);
+        let settings = self.options.wire_settings(manifest);
         // With a compile cache, ask for the compiled copy by hash first: a
         // warm start then sends no component bytes to the worker.
         let by_hash = settings.cache_dir.is_some();
@@ -402,7 +416,7 @@ impl Host {
             Placement::Main { loaded, instance } => {
                 *instance = None;
                 let mut fresh = loaded
-                    .instantiate(&self.sandbox(&installed.manifest, Vec::new()))
+                    .instantiate(&self.options.sandbox(&installed.manifest, Vec::new()))
                     .await?;
                 let call = fresh.start(&config).await?;
                 *instance = Some(fresh);
@@ -441,18 +455,6 @@ impl Host {
                 .await?;
         }
         Ok((key, group))
-    }
-
-    fn sandbox(&self, manifest: &Manifest, args: Vec<String>) -> SandboxSettings {
-        SandboxSettings {
-            limits: manifest.limits.clone(),
-            capabilities: manifest.capabilities.clone(),
-            args,
-            deterministic: self.options.deterministic,
-            stdio: self.options.stdio.clone(),
-            on_log: self.options.on_log.clone(),
-            mock_network: self.options.mock_network.clone(),
-        }
     }
 
     /// Delivers one event to a running module. The guest's own `Err` is in the value;
@@ -608,7 +610,7 @@ impl Host {
             Placement::Main { loaded, .. } => {
                 let loaded = loaded.clone();
                 loaded
-                    .run_command(&self.sandbox(&installed.manifest, argv))
+                    .run_command(&self.options.sandbox(&installed.manifest, argv))
                     .await
             }
             Placement::Worker { .. } => match self.reinstall_if_needed(&mut installed).await {

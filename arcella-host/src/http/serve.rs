@@ -385,15 +385,7 @@ async fn serve_here(
 ) -> crate::Result<()> {
     let name = &manifest.module.name;
     let loaded = Loaded::compile(name, wasm, host.engine, host.cache.as_ref())?;
-    let settings = SandboxSettings {
-        limits: manifest.limits.clone(),
-        capabilities: manifest.capabilities.clone(),
-        args: Vec::new(),
-        deterministic: host.deterministic,
-        stdio: host.stdio.clone(),
-        on_log: host.on_log.clone(),
-        mock_network: host.mock_network.clone(),
-    };
+    let settings = host.sandbox(manifest, Vec::new());
     let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options)?);
     let listener = TcpListener::bind(address)
         .await
@@ -418,19 +410,13 @@ async fn serve_in_worker(
     shutdown: impl Future<Output = ()>,
 ) -> crate::Result<()> {
     use crate::worker::WorkerGroup;
-    use crate::worker::protocol::{Reply, Request, WireSettings};
+    use crate::worker::protocol::{Reply, Request};
 
     let name = &manifest.module.name;
     let mut request = Request::ServeHttp {
         name: name.clone(),
         wasm: wasm.to_vec(),
-        settings: WireSettings {
-            engine: host.engine,
-            limits: manifest.limits.clone(),
-            capabilities: manifest.capabilities.clone(),
-            deterministic: host.deterministic,
-            cache_dir: host.cache.as_ref().map(|cache| cache.dir().to_path_buf()),
-        },
+        settings: host.wire_settings(manifest),
         listen: address,
         max_body: options.max_body,
     };
