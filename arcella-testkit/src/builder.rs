@@ -324,54 +324,33 @@ fn load_manifest(path: &Path) -> Result<Manifest, Error> {
     })
 }
 
-/// Puts `overrides` over `manifest`.
+/// Puts `overrides` over `manifest`; directory grants are relative to the manifest's folder.
 fn apply(manifest: &mut Manifest, overrides: &Overrides) -> Result<(), Error> {
-    if let Some(name) = &overrides.name {
-        manifest.module.name.clone_from(name);
-    }
-    if let Some(fuel) = overrides.fuel {
-        manifest.limits.fuel = fuel;
-    }
-    if let Some(memory) = overrides.memory {
-        manifest.limits.memory = memory;
-    }
-    if let Some(timeout) = overrides.timeout {
-        manifest.limits.timeout = timeout;
-    }
-    for (name, value) in &overrides.env {
-        let grant = EnvGrant::parse(&format!("{name}={value}")).map_err(Error::Setting)?;
-        let env = &mut manifest.capabilities.env;
-        env.retain(|existing| existing.name != grant.name);
-        env.push(grant);
-    }
-    for text in &overrides.dirs {
-        let mut grant = DirGrant::parse(text).map_err(Error::Setting)?;
-        if grant.host.is_relative() {
-            grant.host = manifest.root.join(&grant.host);
-        }
-        manifest.capabilities.dirs.push(grant);
-    }
-    manifest
-        .capabilities
-        .http
-        .extend(overrides.http.iter().cloned());
-    for (key, value) in &overrides.config {
-        match manifest
-            .config
-            .iter_mut()
-            .find(|(existing, _)| existing == key)
-        {
-            Some((_, existing)) => existing.clone_from(value),
-            None => manifest.config.push((key.clone(), value.clone())),
-        }
-    }
-    if let Some(isolation) = overrides.isolation {
-        manifest.module.isolation = isolation;
-        if isolation == Isolation::Main {
-            manifest.module.trusted = true;
-            manifest.module.r#async = true;
-        }
-    }
+    let env = overrides
+        .env
+        .iter()
+        .map(|(name, value)| EnvGrant::parse(&format!("{name}={value}")))
+        .collect::<Result<_, _>>()
+        .map_err(Error::Setting)?;
+    let dirs = overrides
+        .dirs
+        .iter()
+        .map(|text| DirGrant::parse(text))
+        .collect::<Result<_, _>>()
+        .map_err(Error::Setting)?;
+    let shared = manifest::Overrides {
+        name: overrides.name.clone(),
+        fuel: overrides.fuel,
+        memory: overrides.memory,
+        timeout: overrides.timeout,
+        env,
+        dirs,
+        http: overrides.http.clone(),
+        config: overrides.config.clone(),
+        isolation: overrides.isolation,
+    };
+    let root = manifest.root.clone();
+    shared.apply(manifest, &root);
     Ok(())
 }
 

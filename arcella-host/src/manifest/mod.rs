@@ -26,9 +26,11 @@ mod capabilities;
 mod config;
 mod limits;
 mod module;
+mod overrides;
 mod read;
 mod table;
 
+pub use overrides::Overrides;
 pub use read::{MAX_MANIFEST_SIZE, load, parse};
 
 /// The file name Arcella looks for beside a component or at a crate's root.

@@ -125,42 +125,20 @@ fn parse_event(text: &str) -> Result<(String, Vec<u8>), String> {
 impl RunOptions {
     /// Overrides `manifest` with the flags; relative `--dir` hosts are resolved against `cwd`.
     pub fn apply(&self, manifest: &mut Manifest, cwd: &Path) {
-        if let Some(fuel) = self.fuel {
-            manifest.limits.fuel = fuel;
-        }
-        if let Some(memory) = self.max_memory {
-            manifest.limits.memory = memory;
-        }
-        if let Some(timeout) = self.timeout {
-            manifest.limits.timeout = timeout;
-        }
-        for grant in &self.env {
-            manifest
-                .capabilities
-                .env
-                .retain(|known| known.name != grant.name);
-            manifest.capabilities.env.push(grant.clone());
-        }
-        for grant in &self.dir {
-            let mut grant = grant.clone();
-            grant.host = cwd.join(&grant.host);
-            manifest.capabilities.dirs.push(grant);
-        }
-        for (key, value) in &self.config {
-            match manifest.config.iter_mut().find(|(known, _)| known == key) {
-                Some(entry) => entry.1.clone_from(value),
-                None => manifest.config.push((key.clone(), value.clone())),
-            }
-        }
-        match self.isolation {
-            Some(IsolationArg::Main) => {
-                manifest.module.isolation = Isolation::Main;
-                manifest.module.trusted = true;
-                manifest.module.r#async = true;
-            }
-            Some(IsolationArg::Worker) => manifest.module.isolation = Isolation::Worker,
-            None => {}
-        }
+        let overrides = manifest::Overrides {
+            fuel: self.fuel,
+            memory: self.max_memory,
+            timeout: self.timeout,
+            env: self.env.clone(),
+            dirs: self.dir.clone(),
+            config: self.config.clone(),
+            isolation: self.isolation.map(|isolation| match isolation {
+                IsolationArg::Main => Isolation::Main,
+                IsolationArg::Worker => Isolation::Worker,
+            }),
+            ..manifest::Overrides::default()
+        };
+        overrides.apply(manifest, cwd);
     }
 }
 
