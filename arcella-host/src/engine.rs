@@ -34,11 +34,27 @@ impl Default for EngineSettings {
     }
 }
 
-/// Instances the pool holds at once; past that, instantiation waits or fails.
+/// Component instances the pool holds at once; past that, instantiation fails
+/// (an HTTP request is answered 503, not 500).
 const POOL_INSTANCES: u32 = 1000;
+
+/// Core instances, tables and memories the pool holds at once. A component
+/// instance is made of several (a Rust component: about three core instances
+/// and three tables), so these are sized well above [`POOL_INSTANCES`].
+const POOL_CORE_INSTANCES: u32 = 4 * POOL_INSTANCES;
 
 /// Largest linear memory the pool reserves for one instance (the wasm32 maximum).
 const POOL_MAX_MEMORY: usize = 4 << 30;
+
+/// Linear memories one component instance may define. Toolchains emit one or
+/// two; the store's limiter and the pool agree on this cap.
+pub const MAX_MEMORIES_PER_COMPONENT: u32 = 16;
+
+/// Tables one component instance may define (toolchains' shims add a few).
+pub const MAX_TABLES_PER_COMPONENT: u32 = 16;
+
+/// Core instances one component instance may create (its modules, adapters and shims).
+pub const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 64;
 
 /// The shared engine for `settings`, created on first use.
 ///
@@ -83,14 +99,16 @@ fn config(settings: EngineSettings) -> Config {
     if settings.pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_INSTANCES)
-            .total_core_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_CORE_INSTANCES)
             .total_memories(POOL_INSTANCES)
-            .total_tables(POOL_INSTANCES)
+            .total_tables(POOL_CORE_INSTANCES)
             .total_stacks(POOL_INSTANCES)
             .max_memory_size(POOL_MAX_MEMORY)
-            .max_memories_per_component(16)
-            .max_tables_per_component(16)
-            .max_core_instances_per_component(64);
+            .max_memories_per_module(MAX_MEMORIES_PER_COMPONENT)
+            .max_tables_per_module(MAX_TABLES_PER_COMPONENT)
+            .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
@@ -114,11 +132,20 @@ fn start_epoch_ticker(engine: &Engine) {
 }
 
 /// Epoch ticks that cover `timeout`, rounded up, plus one for the tick in progress.
+///
+/// Capped so that adding it to the engine's current epoch can never overflow,
+/// whatever duration a caller passes.
 pub fn ticks_for(timeout: Duration) -> u64 {
     let tick = EPOCH_TICK.as_nanos();
     let ticks = timeout.as_nanos().div_ceil(tick) + 1;
-    u64::try_from(ticks).unwrap_or(u64::MAX)
+    u64::try_from(ticks)
+        .unwrap_or(u64::MAX)
+        .min(MAX_EPOCH_TICKS)
 }
+
+/// The most epoch ticks a deadline may be set ahead: about 45 years of 5 ms ticks,
+/// far past any timeout yet far from `u64::MAX`.
+const MAX_EPOCH_TICKS: u64 = 1 << 38;
 
 /// A cheap handle to an engine and the settings it was made with.
 #[derive(Clone)]
@@ -156,5 +183,10 @@ mod tests {
         assert_eq!(ticks_for(Duration::from_millis(5)), 2);
         assert_eq!(ticks_for(Duration::from_millis(6)), 3);
         assert_eq!(ticks_for(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn absurd_timeouts_saturate_instead_of_overflowing() {
+        assert_eq!(ticks_for(Duration::MAX), MAX_EPOCH_TICKS);
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cache::CompileCache;
 use crate::contract::{self, DEFAULT_MAX_COMPONENT_SIZE};
+use crate::dir_grants::OpenedDirs;
 use crate::engine::EngineSettings;
 use crate::error::{Error, Result, WireDiagnostic};
 use crate::http::outbound::MockNetwork;
@@ -79,6 +80,7 @@ impl HostOptions {
             stdio: self.stdio.clone(),
             on_log: self.on_log.clone(),
             mock_network: self.mock_network.clone(),
+            opened_dirs: OpenedDirs::default(),
         }
     }
 
@@ -424,7 +426,12 @@ impl Host {
             }
             Placement::Worker { .. } => {
                 let (key, group) = self.reinstall_if_needed(installed).await?;
-                let deadline = installed.manifest.limits.timeout * 2 + WORKER_GRACE;
+                let deadline = installed
+                    .manifest
+                    .limits
+                    .timeout
+                    .saturating_mul(2)
+                    .saturating_add(WORKER_GRACE);
                 match self
                     .worker_call(&group, &Request::Start { key, config }, deadline)
                     .await?
@@ -484,8 +491,10 @@ impl Host {
                     topic: topic.to_string(),
                     payload: payload.to_vec(),
                 };
-                let (group, deadline) =
-                    (group.clone(), module.manifest.limits.timeout + WORKER_GRACE);
+                let (group, deadline) = (
+                    group.clone(),
+                    module.manifest.limits.timeout.saturating_add(WORKER_GRACE),
+                );
                 match self.worker_call(&group, &request, deadline).await {
                     Ok(Reply::Handled(call)) => Ok(call),
                     Ok(other) => Err(unexpected(&other)),
@@ -523,8 +532,10 @@ impl Host {
                     key: key.clone(),
                     call: call.to_string(),
                 };
-                let (group, deadline) =
-                    (group.clone(), module.manifest.limits.timeout + WORKER_GRACE);
+                let (group, deadline) = (
+                    group.clone(),
+                    module.manifest.limits.timeout.saturating_add(WORKER_GRACE),
+                );
                 match self.worker_call(&group, &request, deadline).await {
                     Ok(Reply::Invoked(call)) => Ok(call),
                     Ok(other) => Err(unexpected(&other)),
@@ -568,8 +579,10 @@ impl Host {
             },
             Placement::Worker { key, group, .. } => {
                 let request = Request::Stop { key: key.clone() };
-                let (group, deadline) =
-                    (group.clone(), module.manifest.limits.timeout + WORKER_GRACE);
+                let (group, deadline) = (
+                    group.clone(),
+                    module.manifest.limits.timeout.saturating_add(WORKER_GRACE),
+                );
                 match self.worker_call(&group, &request, deadline).await {
                     Ok(Reply::Stopped(call)) => Ok(call),
                     Ok(other) => Err(unexpected(&other)),
@@ -619,7 +632,11 @@ impl Host {
                         Stdio::Capture { limit } => Some(limit),
                         _ => None,
                     };
-                    let deadline = installed.manifest.limits.timeout + WORKER_GRACE;
+                    let deadline = installed
+                        .manifest
+                        .limits
+                        .timeout
+                        .saturating_add(WORKER_GRACE);
                     match self
                         .worker_call(
                             &group,

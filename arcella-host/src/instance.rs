@@ -591,7 +591,7 @@ async fn bounded<T>(
     limits: &Limits,
     call: impl Future<Output = wasmtime::Result<T>>,
 ) -> Option<wasmtime::Result<T>> {
-    tokio::time::timeout(limits.timeout + HOST_CALL_GRACE, call)
+    tokio::time::timeout(limits.timeout.saturating_add(HOST_CALL_GRACE), call)
         .await
         .ok()
 }

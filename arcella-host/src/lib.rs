@@ -27,6 +27,7 @@ pub mod capabilities;
 pub mod contract;
 mod determinism;
 pub mod diagnostic;
+pub mod dir_grants;
 pub mod engine;
 pub mod error;
 mod host;
@@ -39,6 +40,7 @@ pub mod logging;
 pub mod manifest;
 pub mod output;
 mod sandbox;
+mod store_limiter;
 pub mod worker;
 
 pub use contract::DEFAULT_MAX_COMPONENT_SIZE;

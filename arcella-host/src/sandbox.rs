@@ -7,26 +7,25 @@
 use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::arcella::component::{logging, types};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::Capabilities;
+use crate::dir_grants::OpenedDirs;
 use crate::http::outbound::{MockNetwork, OutboundPolicy};
 use crate::limits::Limits;
 use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncate_message};
 use crate::output::{Captured, OutputSink, Stdio, Stream};
+use crate::store_limiter::StoreLimiter;
 
 /// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
 pub const MAX_RESOURCES: usize = 10_000;
 
 /// Bytes of randomness one `get-random-bytes` call may ask for.
 pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
-
-/// Table elements one instance may hold.
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 /// Everything a store needs beyond the component: what the guest may reach and how it is watched.
 #[derive(Clone, Default)]
@@ -45,6 +44,9 @@ pub struct SandboxSettings {
     pub on_log: Option<LogCallback>,
     /// Answers outbound HTTP instead of the network (tests); the allow-list still applies.
     pub mock_network: Option<Arc<dyn MockNetwork>>,
+    /// The granted directories, opened by the first store and shared by the
+    /// stores built from these settings (and their clones) after it.
+    pub opened_dirs: OpenedDirs,
 }
 
 impl std::fmt::Debug for SandboxSettings {
@@ -63,7 +65,7 @@ impl std::fmt::Debug for SandboxSettings {
 pub struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limiter: MemoryLimiter,
+    pub(crate) limiter: StoreLimiter,
     module: String,
     logs: Vec<LogRecord>,
     dropped_logs: u64,
@@ -72,47 +74,6 @@ pub struct GuestState {
     stderr: OutputSink,
     http: WasiHttpCtx,
     outbound: OutboundPolicy,
-}
-
-/// Enforces the memory limit, and remembers whether a growth was refused so
-/// that the trap a guest raises afterwards is reported as the limit it is.
-pub(crate) struct MemoryLimiter {
-    pub(crate) limit: u64,
-    pub(crate) refused: bool,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired as u64 <= self.limit;
-        self.refused |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
-    }
-
-    fn instances(&self) -> usize {
-        100
-    }
-
-    fn tables(&self) -> usize {
-        100
-    }
-
-    fn memories(&self) -> usize {
-        100
-    }
 }
 
 impl GuestState {
@@ -224,13 +185,14 @@ pub(crate) fn new_store(
             wasi.env(&grant.name, value);
         }
     }
-    for grant in &settings.capabilities.dirs {
+    let grants = &settings.capabilities.dirs;
+    for (grant, opened) in grants.iter().zip(settings.opened_dirs.paths_for(grants)?) {
         let perms = if grant.read_only {
             FsPerms::ReadOnly
         } else {
             FsPerms::ReadWrite
         };
-        wasi.preopened_dir(&grant.host, &grant.guest, perms)
+        wasi.preopened_dir(&opened, &grant.guest, perms)
             .map_err(|error| {
                 format!(
                     "cannot open granted directory {}: {error}",
@@ -254,10 +216,7 @@ pub(crate) fn new_store(
             table.set_max_capacity(MAX_RESOURCES);
             table
         },
-        limiter: MemoryLimiter {
-            limit: settings.limits.memory,
-            refused: false,
-        },
+        limiter: StoreLimiter::new(settings.limits.memory),
         module: module.to_string(),
         logs: Vec::new(),
         dropped_logs: 0,

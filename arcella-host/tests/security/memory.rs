@@ -1,1 +1,98 @@
-//! (filled in below)
+//! The memory limit holds for a component as a whole.
+//!
+//! The attack: stay under the limit with each linear memory or table, and
+//! define many of them. Under the default 64 MiB limit, a hundred memories of
+//! 60 MiB each used to run, in the host's own process with `isolation = "main"`.
+
+use arcella_host::engine::EngineSettings;
+use arcella_host::worker::WorkerCommand;
+use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
+
+use crate::support::{REALLOC, componentize, manifest};
+
+/// A command whose core module defines `extra` memories and `tables` funcref
+/// tables of the given sizes besides its own, then exits successfully.
+fn hoarder(extra_memories: u32, pages: u32, tables: u32, elements: u32) -> Vec<u8> {
+    let memories: String = (0..extra_memories)
+        .map(|index| format!("(memory $hoard{index} {pages})\n"))
+        .collect();
+    let tables: String = (0..tables)
+        .map(|index| format!("(table $hoard_table{index} {elements} funcref)\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  {memories}
+  {tables}
+  {REALLOC}
+  (func (export "wasi:cli/run@0.2.12#run") (result i32) (i32.const 0))
+)"#
+    );
+    componentize(&wat, "wasi:cli/command")
+}
+
+fn options(pooling: bool) -> HostOptions {
+    HostOptions {
+        engine: EngineSettings {
+            pooling,
+            ..EngineSettings::default()
+        },
+        cache: None,
+        worker: WorkerCommand {
+            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
+        },
+        stdio: Stdio::Capture { limit: 1 << 20 },
+        ..HostOptions::new().unwrap()
+    }
+}
+
+/// Runs `wasm` as a command under the default limits; the error if it fails.
+async fn run(wasm: Vec<u8>, isolation: Isolation, pooling: bool) -> Result<i32, Error> {
+    let mut host = Host::new(options(pooling));
+    let mut command = manifest("hoarder", isolation);
+    command.module.imports.clear();
+    host.install(command, wasm).await?;
+    let output = host.run("hoarder", &[]).await?;
+    Ok(output.value.exit_code)
+}
+
+#[tokio::test]
+async fn memories_are_limited_together_not_one_by_one() {
+    // Three memories of 30 MiB: each under 64 MiB, together 90 MiB.
+    for isolation in [Isolation::Main, Isolation::Worker] {
+        for pooling in [false, true] {
+            let outcome = run(hoarder(3, 480, 0, 0), isolation, pooling).await;
+            assert!(
+                matches!(outcome, Err(Error::MemoryLimit { .. })),
+                "{isolation:?}, pooling {pooling}: {outcome:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tables_count_against_the_memory_limit() {
+    // Ten tables of a million references: 80 MiB of host memory.
+    let outcome = run(hoarder(0, 0, 10, 1_000_000), Isolation::Main, false).await;
+    assert!(
+        matches!(outcome, Err(Error::MemoryLimit { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_number_of_memories_is_capped() {
+    // Forty memories of one page: tiny, but each costs the host a reservation.
+    let outcome = run(hoarder(40, 1, 0, 0), Isolation::Main, false).await;
+    let error = outcome.expect_err("forty memories are refused");
+    assert!(
+        error.to_string().contains("memor"),
+        "the error says memories were refused: {error}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_within_the_limit_still_runs() {
+    let outcome = run(hoarder(1, 480, 1, 1000), Isolation::Main, false).await;
+    assert_eq!(outcome.unwrap(), 0);
+}
