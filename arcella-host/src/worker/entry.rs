@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use super::protocol::{Event, Reply, Request, WireSettings, read_frame, write_frame};
+use super::lifeline;
+use super::protocol::{Event, Reply, Request, WireSettings, write_frame};
 use crate::cache::CompileCache;
 use crate::error::{Error, Result};
 use crate::http::{HttpService, ServeOptions};
@@ -32,6 +33,7 @@ pub fn run_if_worker() {
         return;
     }
     let group = std::env::var(GROUP_ENV).unwrap_or_else(|_| "default".into());
+    lifeline::exit_when_orphaned();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -71,10 +73,11 @@ fn send(writer: &FrameWriter, event: &Event) -> std::io::Result<()> {
 
 async fn serve() -> std::io::Result<()> {
     let writer: FrameWriter = Arc::new(Mutex::new(std::io::stdout()));
-    let mut stdin = std::io::stdin().lock();
+    let requests = lifeline::Requests::read_stdin()?;
     let mut modules: HashMap<String, WorkerModule> = HashMap::new();
     let mut server: Option<HttpServer> = None;
-    while let Some(request) = read_frame::<Request>(&mut stdin)? {
+    while let Some(request) = requests.next()? {
+        let _busy = requests.busy();
         let reply = match request {
             Request::ServeHttp {
                 name,
@@ -132,7 +135,14 @@ impl HttpServer {
         };
         let loaded = Loaded::compile(name, wasm, settings.engine, cache.as_ref())?;
         let sandbox = sandbox(settings, writer, Stdio::Discard, Vec::new());
-        let service = HttpService::new(Arc::new(loaded), sandbox, ServeOptions { max_body })?;
+        let service = HttpService::new(
+            Arc::new(loaded),
+            sandbox,
+            ServeOptions {
+                max_body,
+                ..ServeOptions::default()
+            },
+        )?;
         let listener = std::net::TcpListener::bind(listen)
             .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
             .map_err(|error| Error::Host(format!("cannot listen on {listen}: {error}")))?;
@@ -193,6 +203,7 @@ fn sandbox(
             let _ = send(&log_writer, &Event::Log(record.clone()));
         })),
         mock_network: None,
+        opened_dirs: crate::dir_grants::OpenedDirs::default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Worker isolation: modules that run in a separate process, one process per group.
 
 mod entry;
+mod lifeline;
 mod process;
 pub mod protocol;
 
