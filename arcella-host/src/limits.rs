@@ -28,6 +28,54 @@ impl Limits {
     pub const MAX_MEMORY: u64 = 4 << 30;
     /// The longest time per call a manifest may ask for: one hour.
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+    /// The most fuel a call may be given: all a store's counter holds.
+    pub const MAX_FUEL: u64 = u64::MAX;
+
+    /// Checks a fuel amount, from the manifest or a flag: above 0 and at most [`Self::MAX_FUEL`].
+    pub fn check_fuel(fuel: i128) -> Result<u64, OutOfRange> {
+        if fuel <= 0 {
+            return Err(OutOfRange::new("greater than 0"));
+        }
+        u64::try_from(fuel).map_err(|_| OutOfRange::new(format!("at most {}", Self::MAX_FUEL)))
+    }
+
+    /// Checks a memory size in bytes: above 0 and at most [`Self::MAX_MEMORY`].
+    pub fn check_memory(bytes: i128) -> Result<u64, OutOfRange> {
+        match u64::try_from(bytes) {
+            Ok(bytes) if bytes > 0 && bytes <= Self::MAX_MEMORY => Ok(bytes),
+            _ => Err(OutOfRange::new(format!(
+                "above 0 and at most {}",
+                format_size(Self::MAX_MEMORY)
+            ))),
+        }
+    }
+
+    /// Checks a time per call: above 0 and at most [`Self::MAX_TIMEOUT`].
+    pub fn check_timeout(timeout: Duration) -> Result<Duration, OutOfRange> {
+        if timeout.is_zero() || timeout > Self::MAX_TIMEOUT {
+            return Err(OutOfRange::new(format!(
+                "above 0 and at most {}",
+                format_duration(Self::MAX_TIMEOUT)
+            )));
+        }
+        Ok(timeout)
+    }
+}
+
+/// A limit that parses but that the host will not run under: zero, or
+/// beyond its maximum. Displays as the rule, e.g. `must be greater than 0`,
+/// for the manifest reader and the flags to put after the limit's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be {rule}")]
+pub struct OutOfRange {
+    /// What the value must be, e.g. `above 0 and at most 4GiB`.
+    rule: String,
+}
+
+impl OutOfRange {
+    fn new(rule: impl Into<String>) -> Self {
+        Self { rule: rule.into() }
+    }
 }
 
 impl Default for Limits {
@@ -63,6 +111,40 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .map_err(|_| {
             format!("`{trimmed}` is not a size; write e.g. \"64MiB\", \"512KiB\" or \"1GiB\"")
         })
+}
+
+/// Parses a whole number written in `radix` with an optional sign, as TOML
+/// hands it over. Numbers beyond `i128` saturate rather than fail: they are
+/// out of every limit's range, and a range check says so more usefully than
+/// a parse error.
+pub fn parse_whole_number(digits: &str, radix: u32) -> Result<i128, std::num::ParseIntError> {
+    use std::num::IntErrorKind;
+    match i128::from_str_radix(digits, radix) {
+        Err(error) if *error.kind() == IntErrorKind::PosOverflow => Ok(i128::MAX),
+        Err(error) if *error.kind() == IntErrorKind::NegOverflow => Ok(i128::MIN),
+        parsed => parsed,
+    }
+}
+
+/// `--fuel`'s value: a decimal number, checked like the manifest's `fuel`.
+pub fn parse_fuel(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.replace('_', "");
+    let fuel = parse_whole_number(&digits, 10)
+        .map_err(|_| format!("`{trimmed}` is not a whole number; write e.g. 100000000"))?;
+    Limits::check_fuel(fuel).map_err(|error| error.to_string())
+}
+
+/// `--max-memory`'s value: a size, checked like the manifest's `memory`.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    Limits::check_memory(i128::from(bytes)).map_err(|error| error.to_string())
+}
+
+/// `--timeout`'s value: a duration, checked like the manifest's `timeout`.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    Limits::check_timeout(timeout).map_err(|error| error.to_string())
 }
 
 /// Parses a duration such as `5s`, `500ms` or `1m 30s`.
@@ -112,6 +194,48 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert!(parse_size("lots").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn whole_numbers_beyond_i128_saturate() {
+        assert_eq!(parse_whole_number("ff", 16), Ok(255));
+        assert_eq!(parse_whole_number(&"9".repeat(43), 10), Ok(i128::MAX));
+        assert_eq!(
+            parse_whole_number(&format!("-{}", "9".repeat(43)), 10),
+            Ok(i128::MIN)
+        );
+        assert!(parse_whole_number("12a", 10).is_err());
+    }
+
+    #[test]
+    fn limits_are_checked_against_their_range() {
+        assert_eq!(Limits::check_fuel(1), Ok(1));
+        assert_eq!(Limits::check_fuel(i128::from(u64::MAX)), Ok(u64::MAX));
+        assert!(Limits::check_fuel(0).is_err());
+        assert!(Limits::check_fuel(i128::from(u64::MAX) + 1).is_err());
+        assert_eq!(Limits::check_memory(4 << 30), Ok(4 << 30));
+        assert!(Limits::check_memory((4 << 30) + 1).is_err());
+        assert!(Limits::check_memory(0).is_err());
+        assert!(Limits::check_timeout(Duration::from_secs(3601)).is_err());
+        assert!(Limits::check_timeout(Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn flags_say_the_rule_they_break() {
+        assert_eq!(parse_fuel("0").unwrap_err(), "must be greater than 0");
+        assert_eq!(parse_fuel("1_000"), Ok(1000));
+        assert_eq!(
+            parse_fuel("99999999999999999999999").unwrap_err(),
+            "must be at most 18446744073709551615"
+        );
+        assert_eq!(
+            parse_memory("100GiB").unwrap_err(),
+            "must be above 0 and at most 4GiB"
+        );
+        assert_eq!(
+            parse_timeout("500000000000y").unwrap_err(),
+            "must be above 0 and at most 1h"
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@ use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
-use toml::de::DeValue;
+use toml::de::{DeInteger, DeValue};
 
 use crate::diagnostic::Code;
-use crate::limits::{Limits, format_duration, format_size, parse_duration, parse_size};
+use crate::limits::{
+    Limits, format_duration, format_size, parse_duration, parse_size, parse_whole_number,
+};
 
 use super::table::{Findings, Section, expect_str, report_wrong_type};
 
@@ -36,22 +38,19 @@ pub(super) fn read_limits(section: &Section<'_, '_>, findings: &mut Findings) ->
     })
 }
 
-/// `fuel`: an integer greater than zero.
+/// `fuel`: an integer above zero that a store's fuel counter holds.
 fn read_fuel(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<u64> {
     let example = format!("fuel = {}", Limits::DEFAULT_FUEL);
     let Some(integer) = value.get_ref().as_integer() else {
         report_wrong_type(findings, "limits.fuel", "integer", value, &example);
         return None;
     };
-    match i128::from_str_radix(integer.as_str(), integer.radix()) {
-        Ok(fuel) if fuel > 0 => u64::try_from(fuel).ok(),
-        _ => {
-            report_out_of_range(
-                findings,
-                value.span(),
-                "`limits.fuel` must be greater than 0",
-                &example,
-            );
+    let fuel = read_whole_number(integer, value.span(), findings)?;
+    match Limits::check_fuel(fuel) {
+        Ok(fuel) => Some(fuel),
+        Err(out_of_range) => {
+            let message = format!("`limits.fuel` {out_of_range}");
+            report_out_of_range(findings, value.span(), &message, &example);
             None
         }
     }
@@ -61,9 +60,7 @@ fn read_fuel(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<u6
 fn read_memory(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<u64> {
     let example = format!("memory = \"{}\"", format_size(Limits::DEFAULT_MEMORY));
     let bytes = match value.get_ref() {
-        DeValue::Integer(integer) => {
-            i128::from_str_radix(integer.as_str(), integer.radix()).ok()?
-        }
+        DeValue::Integer(integer) => read_whole_number(integer, value.span(), findings)?,
         DeValue::String(_) => {
             let text = expect_str(findings, "limits.memory", value, &example)?;
             match parse_size(text) {
@@ -79,16 +76,14 @@ fn read_memory(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<
             return None;
         }
     };
-    let max = Limits::MAX_MEMORY;
-    if bytes <= 0 || bytes > i128::from(max) {
-        let message = format!(
-            "`limits.memory` must be above 0 and at most {}",
-            format_size(max)
-        );
-        report_out_of_range(findings, value.span(), &message, &example);
-        return None;
+    match Limits::check_memory(bytes) {
+        Ok(bytes) => Some(bytes),
+        Err(out_of_range) => {
+            let message = format!("`limits.memory` {out_of_range}");
+            report_out_of_range(findings, value.span(), &message, &example);
+            None
+        }
     }
-    u64::try_from(bytes).ok()
 }
 
 /// `timeout`: a duration string, above zero and at most [`Limits::MAX_TIMEOUT`].
@@ -102,15 +97,31 @@ fn read_timeout(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option
             return None;
         }
     };
-    if timeout.is_zero() || timeout > Limits::MAX_TIMEOUT {
-        let message = format!(
-            "`limits.timeout` must be above 0 and at most {}",
-            format_duration(Limits::MAX_TIMEOUT)
-        );
-        report_out_of_range(findings, value.span(), &message, &example);
-        return None;
+    match Limits::check_timeout(timeout) {
+        Ok(timeout) => Some(timeout),
+        Err(out_of_range) => {
+            let message = format!("`limits.timeout` {out_of_range}");
+            report_out_of_range(findings, value.span(), &message, &example);
+            None
+        }
     }
-    Some(timeout)
+}
+
+/// The value of a TOML integer, saturated beyond `i128` so that the range
+/// check reports it; digits TOML let through but Rust cannot read are reported here.
+fn read_whole_number(
+    integer: &DeInteger<'_>,
+    span: Range<usize>,
+    findings: &mut Findings,
+) -> Option<i128> {
+    match parse_whole_number(integer.as_str(), integer.radix()) {
+        Ok(number) => Some(number),
+        Err(_) => {
+            let problem = format!("`{integer}` is not a whole number; write e.g. 100000000");
+            report_invalid(findings, span, &problem);
+            None
+        }
+    }
 }
 
 /// Reports a limit that does not parse; `problem` is `what is wrong; what to write`.
