@@ -101,7 +101,15 @@ async fn a_spinning_guest_times_out_with_504_or_runs_out_of_fuel_with_500() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oversized_body_gets_413_and_a_small_one_is_read() {
-    let address = server(Limits::default(), &[], ServeOptions { max_body: 1024 }).await;
+    let address = server(
+        Limits::default(),
+        &[],
+        ServeOptions {
+            max_body: 1024,
+            ..ServeOptions::default()
+        },
+    )
+    .await;
     assert_eq!(
         request(address, "POST", "/echo", vec![b'x'; 100]).await,
         (200, "100 bytes\n".into())

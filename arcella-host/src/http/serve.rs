@@ -3,6 +3,14 @@
 //! A request that traps or breaks a limit gets a 500 (a timeout, 504) with a
 //! short body and one log line naming the limit; the server goes on. Bodies
 //! over the size limit get a 413 without being read into memory.
+//!
+//! Hostile or merely many clients are bounded at every step: connections
+//! past [`ServeOptions::max_connections`] wait in the kernel's backlog, a
+//! connection that sends no complete request head within
+//! [`ServeOptions::header_read_timeout`] (new, or idle between keep-alive requests) is
+//! closed, requests past [`ServeOptions::max_concurrent_requests`] queue up
+//! to [`ServeOptions::max_queued_requests`] and beyond that get a 503 with
+//! `Retry-After`, and `accept` errors (out of file descriptors) back off.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,8 +22,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use wasmtime::PoolConcurrencyLimitError;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -26,6 +36,8 @@ use crate::instance::{Loaded, arm, classify, fuel_used};
 use crate::limits::format_size;
 use crate::sandbox::SandboxSettings;
 
+use super::admission::{AcceptBackoff, Admission};
+
 /// Request bodies larger than this get a 413, by default.
 pub const DEFAULT_MAX_BODY: u64 = 2 << 20;
 
@@ -35,17 +47,42 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Extra time after the timeout for a guest blocked in a host call.
 const GRACE: Duration = Duration::from_millis(250);
 
+/// Connections served at once, by default; more wait in the kernel's backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// Requests run at once, by default; each holds a fresh instance.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
+/// Requests that may wait for a free slot, by default; more get a 503.
+pub const DEFAULT_MAX_QUEUED_REQUESTS: usize = 1024;
+
+/// Time a client has to send a complete request head, on a new connection
+/// or between keep-alive requests, before its connection is closed, by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How an HTTP component is served.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Request bodies larger than this get a 413.
     pub max_body: u64,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Requests run at once; further ones queue.
+    pub max_concurrent_requests: usize,
+    /// Requests that may queue for a slot; further ones get a 503 with `Retry-After`.
+    pub max_queued_requests: usize,
+    /// Time a client has to send a request head (also the keep-alive idle time).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             max_body: DEFAULT_MAX_BODY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_queued_requests: DEFAULT_MAX_QUEUED_REQUESTS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -55,6 +92,7 @@ pub struct HttpService {
     loaded: Arc<Loaded>,
     settings: SandboxSettings,
     options: ServeOptions,
+    admission: Admission,
 }
 
 impl HttpService {
@@ -71,10 +109,13 @@ impl HttpService {
                 action: "serve HTTP".into(),
             });
         }
+        let admission =
+            Admission::new(options.max_concurrent_requests, options.max_queued_requests);
         Ok(Self {
             loaded,
             settings,
             options,
+            admission,
         })
     }
 
@@ -86,28 +127,52 @@ impl HttpService {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let mut connections = JoinSet::new();
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            self.options.max_connections.max(1),
+        ));
+        let mut backoff = AcceptBackoff::default();
         tokio::pin!(shutdown);
         loop {
-            tokio::select! {
+            // A free slot first: past the cap, connections wait in the backlog.
+            let slot = tokio::select! {
                 () = &mut shutdown => break,
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(error) => {
-                            tracing::warn!(target: "arcella::http", "accept failed: {error}");
-                            continue;
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_closed) => break,
+                },
+            };
+            let accepted = loop {
+                tokio::select! {
+                    () = &mut shutdown => break None,
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => {
+                            backoff.succeeded();
+                            break Some(accepted);
                         }
-                    };
-                    let service = self.clone();
-                    connections.spawn(async move {
-                        let handler = service_fn(move |request| service.clone().handle(request));
-                        if let Err(error) = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), handler).await {
-                            tracing::debug!(target: "arcella::http", "connection from {peer} ended: {error}");
-                        }
-                    });
+                        Err(error) => backoff.failed(&error).await,
+                    },
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
+            };
+            let Some((stream, peer)) = accepted else {
+                break;
+            };
+            let service = self.clone();
+            let header_read_timeout = self.options.header_read_timeout;
+            connections.spawn(async move {
+                let _slot = slot;
+                let handler = service_fn(move |request| service.clone().handle(request));
+                let served = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), handler)
+                    .await;
+                if let Err(error) = served {
+                    tracing::debug!(target: "arcella::http", "connection from {peer} ended: {error}");
+                }
+            });
+            while connections.try_join_next().is_some() {}
         }
         drop(listener);
         let drain = async { while connections.join_next().await.is_some() {} };
@@ -137,6 +202,9 @@ impl HttpService {
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let Some(admitted) = self.admission.admit().await else {
+            return Ok(self.log(&method, &path, busy(), started, 0));
+        };
         if declared.is_some_and(|length| length > self.options.max_body) {
             let message = format!(
                 "request body is over the {} limit\n",
@@ -156,6 +224,8 @@ impl HttpService {
                 let status = response.status().as_u16();
                 let module = self.loaded.name().to_string();
                 tokio::spawn(async move {
+                    // The slot is held until the guest has streamed its body.
+                    let _admitted = admitted;
                     let fuel = match guest.await {
                         Ok(Ok(fuel)) => fuel,
                         Ok(Err(error)) => {
@@ -167,6 +237,10 @@ impl HttpService {
                     access_log(&module, &method, &path, status, started, fuel);
                 });
                 Ok(response)
+            }
+            Err(Error::Overloaded { reason, .. }) => {
+                tracing::warn!(target: "arcella::http", module = self.loaded.name(), "{method} {path}: busy ({reason}); answered 503");
+                Ok(self.log(&method, &path, busy(), started, 0))
             }
             Err(error) => {
                 let status = if matches!(error, Error::Timeout { .. }) {
@@ -258,6 +332,12 @@ impl HttpService {
             let fuel = fuel_used(&store, &limits, metered);
             match outcome {
                 Ok(Ok(())) => Ok(fuel),
+                Ok(Err(error)) if error.is::<PoolConcurrencyLimitError>() => {
+                    Err(Error::Overloaded {
+                        module: store.data().module().to_string(),
+                        reason: error.to_string(),
+                    })
+                }
                 Ok(Err(error)) => Err(classify(&error, &store, &limits)),
                 Err(_) => Err(Error::Timeout {
                     module: store.data().module().to_string(),
@@ -299,6 +379,22 @@ fn access_log(
 ) {
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(target: "arcella::access", module, "{method} {path} {status} {millis:.1}ms fuel={fuel}");
+}
+
+/// Seconds a client told the server is busy is asked to wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The answer when every slot and the queue are taken: 503, come back soon.
+fn busy() -> Response<HyperOutgoingBody> {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is busy; retry shortly\n",
+    );
+    response.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
+    response
 }
 
 fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {

@@ -8,6 +8,7 @@ mod cache_entries;
 mod dir_grants;
 mod guest_errors;
 mod guest_text;
+mod http_serving;
 mod manifest_ranges;
 mod memory;
 mod stack_overflow;

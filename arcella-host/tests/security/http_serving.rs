@@ -1,0 +1,175 @@
+//! An HTTP server that hostile or merely many clients cannot wear down.
+//!
+//! The attacks: a client that opens a connection and never finishes its
+//! headers (slowloris), many idle connections, and more slow requests than
+//! the instance pool holds, which used to turn load into immediate 500s.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arcella_host::engine::EngineSettings;
+use arcella_host::http::{HttpService, ServeOptions};
+use arcella_host::instance::Loaded;
+use arcella_host::{Limits, SandboxSettings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::http_guest;
+
+async fn server(limits: Limits, options: ServeOptions) -> SocketAddr {
+    let loaded = Loaded::compile("web", &http_guest(), EngineSettings::default(), None).unwrap();
+    let settings = SandboxSettings {
+        limits,
+        ..SandboxSettings::default()
+    };
+    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(service.serve(listener, std::future::pending()));
+    address
+}
+
+/// Sends a raw request and reads until the server closes or `bound` passes:
+/// the response's text, and whether the server closed the connection.
+async fn raw(address: SocketAddr, request: &[u8], bound: Duration) -> (String, bool) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = Instant::now() + bound;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&received).into(), true),
+            Ok(Ok(read)) => {
+                received.extend_from_slice(&buffer[..read]);
+                if received.windows(4).any(|window| window == b"\r\n\r\n") {
+                    return (String::from_utf8_lossy(&received).into(), false);
+                }
+            }
+            Err(_elapsed) => return (String::from_utf8_lossy(&received).into(), false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let address = server(
+        Limits::default(),
+        ServeOptions {
+            header_read_timeout: Duration::from_millis(300),
+            ..ServeOptions::default()
+        },
+    )
+    .await;
+    let (_, closed) = raw(
+        address,
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        Duration::from_secs(15),
+    )
+    .await;
+    assert!(closed, "the server still holds a half-sent request open");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let address = server(
+        Limits::default(),
+        ServeOptions {
+            header_read_timeout: Duration::from_millis(300),
+            ..ServeOptions::default()
+        },
+    )
+    .await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0u8; 1 << 16];
+    let read = stream.read(&mut buffer).await.unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+    // Now idle: the server must close, not hold the connection forever.
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle keep-alive connection stays open");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    let address = server(
+        Limits::default(),
+        ServeOptions {
+            max_connections: 2,
+            ..ServeOptions::default()
+        },
+    )
+    .await;
+    let idle_a = TcpStream::connect(address).await.unwrap();
+    let _idle_b = TcpStream::connect(address).await.unwrap();
+    let waiting = tokio::spawn(raw(
+        address,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(20),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served while two held the only slots"
+    );
+    drop(idle_a);
+    let (response, _) = waiting.await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+}
+
+// Spinning guests hold a runtime thread each, as they do when served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_past_the_queue_get_503_with_retry_after_not_500() {
+    let limits = Limits {
+        timeout: Duration::from_secs(3),
+        fuel: u64::MAX / 4,
+        ..Limits::default()
+    };
+    let address = server(
+        limits,
+        ServeOptions {
+            max_concurrent_requests: 2,
+            max_queued_requests: 1,
+            ..ServeOptions::default()
+        },
+    )
+    .await;
+    let spin = b"GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        slow.push(tokio::spawn(raw(address, spin, Duration::from_secs(20))));
+    }
+    // Two run and one waits; the next is answered at once, and told when to retry.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (response, _) = raw(
+        address,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 503"), "{response:?}");
+    assert!(
+        response.to_ascii_lowercase().contains("retry-after: 1"),
+        "{response:?}"
+    );
+    for request in slow {
+        let (response, _) = request.await.unwrap();
+        assert!(
+            !response.starts_with("HTTP/1.1 500"),
+            "a slow request queued behind others failed: {response:?}"
+        );
+    }
+}
