@@ -708,6 +708,7 @@ impl Host {
             value: (),
             fuel: 0,
             logs: Vec::new(),
+            dropped_logs: 0,
             duration: Duration::ZERO,
         }))
     }

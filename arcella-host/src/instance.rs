@@ -34,8 +34,10 @@ pub struct Call<T> {
     pub value: T,
     /// Fuel it consumed.
     pub fuel: u64,
-    /// Log records the guest wrote during the call.
+    /// Log records the guest wrote during the call, up to a per-call bound.
     pub logs: Vec<LogRecord>,
+    /// Records written past that bound: emitted as they came, not kept in `logs`.
+    pub dropped_logs: u64,
     /// How long it took.
     pub duration: Duration,
 }
@@ -284,13 +286,17 @@ impl Loaded {
             Err(error) => return Err(error),
         };
         let (stdout, stderr) = store.data().take_output();
-        let (fuel, logs, duration) = match call {
-            Ok(call) => (call.fuel, call.logs, call.duration),
-            Err(_) => (
-                fuel_used(&store, &limits, self.metered),
-                store.data_mut().take_logs().0,
-                Duration::ZERO,
-            ),
+        let (fuel, logs, dropped_logs, duration) = match call {
+            Ok(call) => (call.fuel, call.logs, call.dropped_logs, call.duration),
+            Err(_) => {
+                let (logs, dropped) = store.data_mut().take_logs();
+                (
+                    fuel_used(&store, &limits, self.metered),
+                    logs,
+                    dropped,
+                    Duration::ZERO,
+                )
+            }
         };
         Ok(Call {
             value: CommandOutput {
@@ -300,6 +306,7 @@ impl Loaded {
             },
             fuel,
             logs,
+            dropped_logs,
             duration,
         })
     }
@@ -548,6 +555,7 @@ impl Instance {
             value: rendered.join(", "),
             fuel: call.fuel,
             logs: call.logs,
+            dropped_logs: call.dropped_logs,
             duration: call.duration,
         })
     }
@@ -558,6 +566,7 @@ impl Instance {
                 value: (),
                 fuel: call.fuel,
                 logs: call.logs,
+                dropped_logs: call.dropped_logs,
                 duration: call.duration,
             }),
             Err(message) => Err(Error::Guest {
@@ -606,12 +615,13 @@ fn settle<T>(
 ) -> Result<Call<T>> {
     let duration = started.elapsed();
     let fuel = fuel_used(store, limits, metered);
-    let (logs, _dropped) = store.data_mut().take_logs();
+    let (logs, dropped_logs) = store.data_mut().take_logs();
     match outcome {
         Some(Ok(value)) => Ok(Call {
             value,
             fuel,
             logs,
+            dropped_logs,
             duration,
         }),
         Some(Err(error)) => Err(classify(&error, store, limits)),

@@ -24,6 +24,11 @@ use crate::store_limiter::StoreLimiter;
 /// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
 pub const MAX_RESOURCES: usize = 10_000;
 
+/// Bytes of log messages one call keeps in its result (and so in a worker's
+/// reply frame); records past it are still emitted as they are written, and
+/// counted as dropped from the result.
+pub const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
+
 /// Bytes of randomness one `get-random-bytes` call may ask for.
 pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
 
@@ -68,6 +73,7 @@ pub struct GuestState {
     pub(crate) limiter: StoreLimiter,
     module: String,
     logs: Vec<LogRecord>,
+    log_bytes: usize,
     dropped_logs: u64,
     on_log: Option<LogCallback>,
     stdout: OutputSink,
@@ -79,6 +85,7 @@ pub struct GuestState {
 impl GuestState {
     /// Log records since the last [`GuestState::take_logs`].
     pub(crate) fn take_logs(&mut self) -> (Vec<LogRecord>, u64) {
+        self.log_bytes = 0;
         (
             std::mem::take(&mut self.logs),
             std::mem::take(&mut self.dropped_logs),
@@ -128,7 +135,11 @@ impl logging::Host for GuestState {
         if let Some(on_log) = &self.on_log {
             on_log(&record);
         }
-        if self.logs.len() < MAX_RECORDS_PER_CALL {
+        let bytes = record.message.len() + record.module.len();
+        if self.logs.len() < MAX_RECORDS_PER_CALL
+            && self.log_bytes + bytes <= MAX_LOG_BYTES_PER_CALL
+        {
+            self.log_bytes += bytes;
             self.logs.push(record);
         } else {
             self.dropped_logs += 1;
@@ -219,6 +230,7 @@ pub(crate) fn new_store(
         limiter: StoreLimiter::new(settings.limits.memory),
         module: module.to_string(),
         logs: Vec::new(),
+        log_bytes: 0,
         dropped_logs: 0,
         on_log: settings.on_log.clone(),
         stdout,

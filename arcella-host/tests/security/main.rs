@@ -9,6 +9,7 @@ mod dir_grants;
 mod guest_errors;
 mod guest_text;
 mod http_serving;
+mod log_flood;
 mod manifest_ranges;
 mod memory;
 mod stack_overflow;
