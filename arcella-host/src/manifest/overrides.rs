@@ -9,6 +9,10 @@ use crate::capabilities::{DirGrant, EnvGrant};
 use crate::manifest::{Isolation, Manifest};
 
 /// What goes over a manifest; `None` and empty lists keep the manifest's.
+///
+/// The limits are taken as given: whoever fills them in holds them to the
+/// manifest's ranges first ([`Limits::check_fuel`](crate::Limits::check_fuel)
+/// and its siblings; `cargo arcella run` does so as it parses its flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// `[module] name`.

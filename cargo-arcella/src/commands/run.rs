@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::contract::{ComponentInfo, InterfaceName, Kind};
 use arcella_host::diagnostic::Diagnostic;
-use arcella_host::limits::{format_duration, format_size, parse_duration, parse_size};
+use arcella_host::limits::{
+    format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
+};
 use arcella_host::logging::LogRecord;
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
 use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
@@ -43,21 +45,23 @@ pub struct RunCommand {
 }
 
 /// The flags that shape a run. Like wasmtime's `RunCommon`, they apply
-/// themselves onto the [`Manifest`], which the host then consumes.
+/// themselves onto the [`Manifest`], which the host then consumes. The
+/// limits are held to the manifest's ranges as they are parsed, so a value
+/// the manifest would refuse is a usage error before anything runs.
 #[derive(Debug, Clone, Args)]
 pub struct RunOptions {
     /// Fuel (roughly, wasm instructions) one call may consume.
-    #[arg(long, value_name = "N", help = default_help(
+    #[arg(long, value_name = "N", value_parser = parse_fuel, help = default_help(
         "Fuel (roughly, wasm instructions) one call may consume",
         &Limits::default().fuel.to_string()))]
     pub fuel: Option<u64>,
     /// Linear memory one instance may hold.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help = default_help(
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, help = default_help(
         "Linear memory one instance may hold, e.g. 16MiB",
         &format_size(Limits::default().memory)))]
     pub max_memory: Option<u64>,
     /// Wall-clock time one call may take.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help = default_help(
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help = default_help(
         "Wall-clock time one call may take, e.g. 500ms",
         &format_duration(Limits::default().timeout)))]
     pub timeout: Option<Duration>,
