@@ -456,6 +456,8 @@ fn http_patterns_are_checked_for_syntax() {
         "*",
         "127.0.0.1:8080",
         "[::1]",
+        "[::1]:8080",
+        "::1",
         "*:443",
         "Example.COM.",
     ] {
@@ -474,7 +476,8 @@ fn http_patterns_are_checked_for_syntax() {
         "-a.com",
         "host:0",
         "host:99999",
-        "::1",
+        "::1:",
+        "[::1",
         "[::g]",
         "",
         "a..b",

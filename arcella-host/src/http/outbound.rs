@@ -11,8 +11,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::capabilities::host_matches;
-
 /// Largest outbound request body a [`MockNetwork`] is shown.
 pub const MAX_MOCKED_BODY: usize = 16 << 20;
 
@@ -21,7 +19,7 @@ pub const MAX_MOCKED_BODY: usize = 16 << 20;
 pub struct OutboundPolicy {
     /// The module, for log lines.
     pub module: String,
-    /// `[capabilities] http` entries: `host`, `host:port`, `*.domain` or `*`.
+    /// `[capabilities] http` entries, as [`HostPattern::parse`] reads them.
     pub allow: Vec<String>,
     /// Answers allowed requests instead of the network, e.g. in tests.
     pub mock: Option<Arc<dyn MockNetwork>>,
@@ -117,27 +115,20 @@ impl std::fmt::Display for Denial {
 
 impl OutboundPolicy {
     /// Whether `host` (and `port`) is on the allow-list, and whether an exact entry names it.
+    ///
+    /// `host` is as a URI writes it (`[::1]`) or bare (`::1`); entries that
+    /// do not parse (the manifest refuses them; other callers may not) match nothing.
     fn allows(&self, host: &str, port: u16) -> (bool, bool) {
-        let with_port = format!("{host}:{port}");
+        let host = RequestHost::new(host);
         let mut allowed = false;
         let mut exact = false;
         for entry in &self.allow {
-            let entry = entry.trim().to_ascii_lowercase();
-            if entry == with_port || entry == host.to_ascii_lowercase() {
-                allowed = true;
-                exact = true;
+            let Ok(pattern) = HostPattern::parse(entry.trim()) else {
                 continue;
-            }
-            // `*.example.org:8443` allows that port only; `*.example.org` any port.
-            let (pattern, entry_port) = match entry.rsplit_once(':') {
-                Some((pattern, port)) if pattern.starts_with('*') => {
-                    (pattern, port.parse::<u16>().ok())
-                }
-                _ => (entry.as_str(), None),
             };
-            if entry_port.is_none_or(|entry_port| entry_port == port) && host_matches(pattern, host)
-            {
+            if pattern.matches(&host, port) {
                 allowed = true;
+                exact |= pattern.is_exact();
             }
         }
         (allowed, exact)
@@ -145,7 +136,7 @@ impl OutboundPolicy {
 
     /// Checks `host:port` against the allow-list and, after resolving it, the SSRF guard.
     pub async fn check(&self, host: &str, port: u16) -> Result<(), Denial> {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = unbracketed(host);
         let (allowed, exact) = self.allows(host, port);
         if !allowed {
             return Err(Denial::NotAllowed {
@@ -171,6 +162,173 @@ impl OutboundPolicy {
             None => Ok(()),
         }
     }
+}
+
+/// One `[capabilities] http` entry, parsed once for both the manifest's
+/// check and the request's match, so the two cannot disagree about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    /// The hosts the entry names.
+    host: PatternHost,
+    /// The one port it allows; `None` allows any.
+    port: Option<u16>,
+}
+
+/// The host part of a [`HostPattern`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PatternHost {
+    /// `*`: any host, never opening a private address.
+    Any,
+    /// `*.domain`: the subdomains of `domain`, not `domain` itself.
+    Subdomains(String),
+    /// A domain name, lowercase and without a trailing dot.
+    Domain(String),
+    /// An IPv4 or IPv6 address.
+    Address(IpAddr),
+}
+
+impl HostPattern {
+    /// Parses an entry: `*`, `*.domain`, a domain, an IPv4 address, or an
+    /// IPv6 address bare (`::1`) or in brackets (`[::1]`), each with an
+    /// optional `:port`; a bare IPv6 address takes no port, since its last
+    /// group would read as one. The error says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.contains("://") {
+            return Err("it has a scheme; write the host only".into());
+        }
+        if text.contains(['/', '?', '#', '@']) || text.chars().any(char::is_whitespace) {
+            return Err("write the host alone, without path, user or spaces".into());
+        }
+        if let Ok(address) = text.parse::<Ipv6Addr>() {
+            return Ok(Self {
+                host: PatternHost::Address(IpAddr::V6(address)),
+                port: None,
+            });
+        }
+        let (host, port) = split_port(text)?;
+        let port = port.map(parse_port).transpose()?;
+        let host = if host == "*" {
+            PatternHost::Any
+        } else if let Some(inner) = host.strip_prefix('[') {
+            let inner = inner.strip_suffix(']').unwrap_or(inner);
+            let address = inner
+                .parse::<Ipv6Addr>()
+                .map_err(|_| format!("`{inner}` is not an IPv6 address"))?;
+            PatternHost::Address(IpAddr::V6(address))
+        } else if let Ok(address) = host.parse::<Ipv4Addr>() {
+            PatternHost::Address(IpAddr::V4(address))
+        } else if let Some(domain) = host.strip_prefix("*.") {
+            PatternHost::Subdomains(check_domain(domain)?)
+        } else {
+            PatternHost::Domain(check_domain(host)?)
+        };
+        Ok(Self { host, port })
+    }
+
+    /// Whether a request to `host` on `port` matches this entry.
+    fn matches(&self, host: &RequestHost, port: u16) -> bool {
+        if self.port.is_some_and(|allowed| allowed != port) {
+            return false;
+        }
+        match (&self.host, host) {
+            (PatternHost::Any, _) => true,
+            (PatternHost::Subdomains(domain), RequestHost::Name(name)) => name
+                .strip_suffix(domain.as_str())
+                .and_then(|rest| rest.strip_suffix('.'))
+                .is_some_and(|label| !label.is_empty()),
+            (PatternHost::Domain(domain), RequestHost::Name(name)) => domain == name,
+            (PatternHost::Address(address), RequestHost::Address(requested)) => {
+                address == requested
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the entry names one host exactly, which lets it reach a private address.
+    fn is_exact(&self) -> bool {
+        matches!(self.host, PatternHost::Domain(_) | PatternHost::Address(_))
+    }
+}
+
+/// The host a request is for, read the way [`HostPattern`] reads entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RequestHost {
+    /// An IP address, in brackets or not.
+    Address(IpAddr),
+    /// A name, lowercase and without a trailing dot.
+    Name(String),
+}
+
+impl RequestHost {
+    fn new(host: &str) -> Self {
+        let host = unbracketed(host.trim());
+        match host.parse::<IpAddr>() {
+            Ok(address) => Self::Address(address),
+            Err(_) => Self::Name(host.trim_end_matches('.').to_ascii_lowercase()),
+        }
+    }
+}
+
+/// `host` without the brackets a URI puts around an IPv6 address.
+fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Splits `host:port`, leaving `[IPv6]` whole.
+fn split_port(text: &str) -> Result<(&str, Option<&str>), String> {
+    if text.starts_with('[') {
+        return match text.find(']') {
+            Some(end) if end + 1 == text.len() => Ok((text, None)),
+            Some(end) => match text[end + 1..].strip_prefix(':') {
+                Some(port) => Ok((&text[..=end], Some(port))),
+                None => Err("unexpected text after `]`".into()),
+            },
+            None => Err("`[` without `]`".into()),
+        };
+    }
+    match text.split_once(':') {
+        Some((host, port)) if !port.contains(':') => Ok((host, Some(port))),
+        Some(_) => Err("too many `:`; write IPv6 addresses in brackets, e.g. `[::1]:8080`".into()),
+        None => Ok((text, None)),
+    }
+}
+
+/// A port from 1 to 65535.
+fn parse_port(port: &str) -> Result<u16, String> {
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!("`{port}` is not a port (1 to 65535)")),
+    }
+}
+
+/// Checks a domain name (dot-separated labels of letters, digits and inner
+/// `-`) and returns it lowercase, without a trailing dot.
+fn check_domain(domain: &str) -> Result<String, String> {
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.is_empty() {
+        return Err("the host is empty".into());
+    }
+    if domain.len() > 253 {
+        return Err("the host is longer than 253 characters".into());
+    }
+    for label in domain.split('.') {
+        let well_formed = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !well_formed {
+            if label.contains('*') {
+                return Err("`*` is only allowed alone or as a leading `*.`".into());
+            }
+            return Err(format!(
+                "`{label}` is not a domain label (letters, digits and inner `-`)"
+            ));
+        }
+    }
+    Ok(domain.to_ascii_lowercase())
 }
 
 /// Loopback, private, link-local, unique-local, unspecified or cloud-metadata addresses.
@@ -391,6 +549,103 @@ mod tests {
         let policy = policy(&["*.example.org:8443"]);
         assert!(policy.allows("api.example.org", 8443).0);
         assert!(!policy.allows("api.example.org", 443).0);
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_entry_matches_the_address_however_either_side_writes_it() {
+        for entry in ["[::1]", "::1", "[::1]:8080", "[0:0::1]"] {
+            let policy = policy(&[entry]);
+            // `http::Uri::host` keeps the brackets; the denial message drops them.
+            for host in ["[::1]", "::1"] {
+                assert!(
+                    policy.check(host, 8080).await.is_ok(),
+                    "{entry} against {host}"
+                );
+                assert_eq!(
+                    policy.allows(host, 8080),
+                    (true, true),
+                    "{entry} against {host}"
+                );
+            }
+        }
+        assert!(policy(&["[::1]:8080"]).check("[::1]", 9090).await.is_err());
+        assert!(policy(&["::1"]).check("[::2]", 80).await.is_err());
+        assert!(policy(&["[::1]"]).check("127.0.0.1", 80).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_denied_ipv6_host_is_suggested_as_an_entry_that_allows_it() {
+        let denial = policy(&[]).check("[::1]", 8080).await.unwrap_err();
+        let line = denial.manifest_line(&[]);
+        let entry = line
+            .trim_start_matches("http = [\"")
+            .trim_end_matches("\"]");
+        assert!(
+            policy(&[entry]).check("[::1]", 8080).await.is_ok(),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn entries_match_hosts_by_kind() {
+        let allows = |entry: &str, host: &str, port: u16| policy(&[entry]).allows(host, port);
+        assert_eq!(allows("Example.COM.", "example.com", 443), (true, true));
+        assert_eq!(allows("example.com", "EXAMPLE.com.", 443), (true, true));
+        assert_eq!(
+            allows("api.example.com:8443", "api.example.com", 8443),
+            (true, true)
+        );
+        assert_eq!(
+            allows("api.example.com:8443", "api.example.com", 443),
+            (false, false)
+        );
+        assert_eq!(allows("*.example.org", "a.example.org", 1), (true, false));
+        assert_eq!(allows("*.example.org", "example.org", 1), (false, false));
+        assert_eq!(
+            allows("*.example.org", "evilexample.org", 1),
+            (false, false)
+        );
+        assert_eq!(allows("*:443", "anything.net", 443), (true, false));
+        assert_eq!(allows("*:443", "anything.net", 80), (false, false));
+        assert_eq!(allows("127.0.0.1", "127.0.0.1", 80), (true, true));
+        assert_eq!(allows("*.0.0.1", "127.0.0.1", 80), (false, false));
+        assert_eq!(allows("not a pattern", "not a pattern", 80), (false, false));
+    }
+
+    #[test]
+    fn patterns_parse_every_documented_form_and_refuse_the_rest() {
+        for entry in [
+            "api.example.com",
+            "*.example.org",
+            "*",
+            "*:443",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:8080",
+            "::1",
+            "fd00:ec2::254",
+            "Example.COM.",
+        ] {
+            assert!(HostPattern::parse(entry).is_ok(), "{entry}");
+        }
+        for entry in [
+            "https://api.example.com",
+            "api.example.com/v1",
+            "a.*.com",
+            "**",
+            "-a.com",
+            "host:0",
+            "host:99999",
+            "::1:",
+            "[::1",
+            "[::1]x",
+            "[::g]",
+            "[127.0.0.1]",
+            "",
+            "a..b",
+        ] {
+            assert!(HostPattern::parse(entry).is_err(), "{entry}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::capabilities::{Capabilities, DirGrant, EnvGrant};
 use crate::diagnostic::Code;
+use crate::http::outbound::HostPattern;
 
 use super::table::{Findings, Section, expect_string_list};
 
@@ -63,8 +64,9 @@ pub(super) fn read_capabilities(
             value,
             "http = [\"api.example.com\"]",
         ) {
-            match check_host_pattern(text) {
-                Ok(()) => capabilities.http.push(text.to_string()),
+            // The same parser decides what the entry matches at run time.
+            match HostPattern::parse(text) {
+                Ok(_) => capabilities.http.push(text.to_string()),
                 Err(problem) => {
                     let invalid = findings.at(
                         Code::InvalidHostPattern,
@@ -178,84 +180,4 @@ fn read_dir_grant(
     }
     grant.host = host;
     Some(grant)
-}
-
-/// Checks an `http` pattern: `*`, `*.domain`, a domain, an IPv4 address or a `[IPv6]`, each with an optional `:port`.
-fn check_host_pattern(text: &str) -> Result<(), String> {
-    if text.contains("://") {
-        return Err("it has a scheme; write the host only".into());
-    }
-    if text.contains(['/', '?', '#', '@']) || text.chars().any(char::is_whitespace) {
-        return Err("write the host alone, without path, user or spaces".into());
-    }
-    let (host, port) = split_port(text)?;
-    if let Some(port) = port {
-        match port.parse::<u16>() {
-            Ok(port) if port > 0 => {}
-            _ => return Err(format!("`{port}` is not a port (1 to 65535)")),
-        }
-    }
-    if host == "*" {
-        return Ok(());
-    }
-    if let Some(inner) = host
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-    {
-        return inner
-            .parse::<std::net::Ipv6Addr>()
-            .map(|_| ())
-            .map_err(|_| format!("`{inner}` is not an IPv6 address"));
-    }
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Ok(());
-    }
-    let domain = host.strip_prefix("*.").unwrap_or(host);
-    check_domain(domain)
-}
-
-/// Splits `host:port`, leaving `[IPv6]` whole.
-fn split_port(text: &str) -> Result<(&str, Option<&str>), String> {
-    if text.starts_with('[') {
-        return match text.find(']') {
-            Some(end) if end + 1 == text.len() => Ok((text, None)),
-            Some(end) => match text[end + 1..].strip_prefix(':') {
-                Some(port) => Ok((&text[..=end], Some(port))),
-                None => Err("unexpected text after `]`".into()),
-            },
-            None => Err("`[` without `]`".into()),
-        };
-    }
-    match text.split_once(':') {
-        Some((host, port)) if !port.contains(':') => Ok((host, Some(port))),
-        Some(_) => Err("too many `:`; write IPv6 addresses in brackets, e.g. `[::1]:8080`".into()),
-        None => Ok((text, None)),
-    }
-}
-
-/// Checks a domain name: dot-separated labels of letters, digits and inner `-`.
-fn check_domain(domain: &str) -> Result<(), String> {
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
-    if domain.is_empty() {
-        return Err("the host is empty".into());
-    }
-    if domain.len() > 253 {
-        return Err("the host is longer than 253 characters".into());
-    }
-    for label in domain.split('.') {
-        let well_formed = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !well_formed {
-            if label.contains('*') {
-                return Err("`*` is only allowed alone or as a leading `*.`".into());
-            }
-            return Err(format!(
-                "`{label}` is not a domain label (letters, digits and inner `-`)"
-            ));
-        }
-    }
-    Ok(())
 }
