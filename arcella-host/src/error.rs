@@ -1,17 +1,22 @@
 //! The host's error type: every way a call or a lifecycle step can fail.
+//!
+//! Its fields keep text as it came, from the guest or the manifest; its
+//! `Display` shows each through [`escape`], so an error printed on a
+//! terminal cannot drive it or forge a line.
 
 use std::time::Duration;
 
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::ModuleState;
 use crate::limits::format_size;
+use crate::terminal_text::escape;
 
 /// What went wrong, with the facts a caller needs to say so.
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Error {
     /// The guest used all the fuel one call may use.
-    #[error("component '{module}' ran out of fuel (limit {limit})")]
+    #[error("component '{}' ran out of fuel (limit {limit})", escape(module))]
     FuelExhausted {
         /// The module.
         module: String,
@@ -19,7 +24,7 @@ pub enum Error {
         limit: u64,
     },
     /// The guest tried to grow its memory past the limit.
-    #[error("component '{module}' reached its memory limit of {}", format_size(*limit))]
+    #[error("component '{}' reached its memory limit of {}", escape(module), format_size(*limit))]
     MemoryLimit {
         /// The module.
         module: String,
@@ -27,33 +32,49 @@ pub enum Error {
         limit: u64,
     },
     /// The call took longer than the timeout.
-    #[error("component '{module}' timed out after {}", humantime::format_duration(*after))]
+    #[error("component '{}' timed out after {}", escape(module), humantime::format_duration(*after))]
     Timeout {
         /// The module.
         module: String,
         /// The timeout that was reached.
         after: Duration,
     },
+    /// The host had no room for another instance right now (its instance
+    /// pool was full); the call was not attempted and may be retried.
+    #[error("component '{module}' could not run now: the host is at capacity ({reason})")]
+    Overloaded {
+        /// The module.
+        module: String,
+        /// Which capacity was reached.
+        reason: String,
+    },
     /// The guest recursed deeper than its wasm stack allows.
-    #[error("component '{module}' overflowed its stack")]
+    #[error("component '{}' overflowed its stack", escape(module))]
     StackOverflow {
         /// The module.
         module: String,
-        /// The guest's backtrace, when wasmtime captured one.
+        /// The guest's backtrace, when wasmtime captured one: a frame a
+        /// line, the names the guest chose escaped.
         backtrace: Option<String>,
     },
     /// The guest trapped (`unreachable`, an out-of-bounds access, a panic in the guest…).
-    #[error("component '{module}' trapped: {message}")]
+    #[error("component '{}' trapped: {}", escape(module), escape(message))]
     Trap {
         /// The module.
         module: String,
         /// What the trap was.
         message: String,
-        /// The guest's backtrace, when wasmtime captured one.
+        /// The guest's backtrace, when wasmtime captured one: a frame a
+        /// line, the names the guest chose escaped.
         backtrace: Option<String>,
     },
     /// `lifecycle.start` or `lifecycle.stop` returned an error.
-    #[error("component '{module}' failed to {action}: {message}")]
+    #[error(
+        "component '{}' failed to {}: {}",
+        escape(module),
+        escape(action),
+        escape(message)
+    )]
     Guest {
         /// The module.
         module: String,
@@ -63,7 +84,7 @@ pub enum Error {
         message: String,
     },
     /// The worker process that ran the module died.
-    #[error("worker for group '{group}' died: {cause}")]
+    #[error("worker for group '{}' died: {}", escape(group), escape(cause))]
     WorkerDied {
         /// The worker group.
         group: String,
@@ -71,7 +92,7 @@ pub enum Error {
         cause: String,
     },
     /// A lifecycle step that the module's state does not allow.
-    #[error("cannot {action} module '{module}': it is {state}")]
+    #[error("cannot {} module '{}': it is {state}", escape(action), escape(module))]
     WrongState {
         /// The module.
         module: String,
@@ -81,20 +102,24 @@ pub enum Error {
         state: ModuleState,
     },
     /// No module of that name is installed.
-    #[error("no module named '{module}' is installed")]
+    #[error("no module named '{}' is installed", escape(module))]
     NotInstalled {
         /// The name asked for.
         module: String,
     },
     /// A module of that name is already installed.
-    #[error("a module named '{module}' is already installed; use update to replace it")]
+    #[error(
+        "a module named '{}' is already installed; use update to replace it",
+        escape(module)
+    )]
     AlreadyInstalled {
         /// The name.
         module: String,
     },
     /// The component does not match its manifest, or is not a usable component.
     #[error(
-        "component '{module}' does not match its manifest:\n{}",
+        "component '{}' does not match its manifest:\n{}",
+        escape(module),
         render_diagnostics(diagnostics)
     )]
     Contract {
@@ -112,7 +137,7 @@ pub enum Error {
         limit: u64,
     },
     /// Wasmtime could not compile, link or instantiate the component.
-    #[error("could not load component '{module}': {message}")]
+    #[error("could not load component '{}': {}", escape(module), escape(message))]
     Load {
         /// The module.
         module: String,
@@ -120,7 +145,12 @@ pub enum Error {
         message: String,
     },
     /// The operation does not apply to this kind of component.
-    #[error("component '{module}' is a {kind} component and cannot {action}")]
+    #[error(
+        "component '{}' is a {} component and cannot {}",
+        escape(module),
+        escape(kind),
+        escape(action)
+    )]
     WrongKind {
         /// The module.
         module: String,
@@ -130,7 +160,11 @@ pub enum Error {
         action: String,
     },
     /// An update whose new version failed to start; the old one keeps running.
-    #[error("update of '{module}' failed, version {running} keeps running: {cause}")]
+    #[error(
+        "update of '{}' failed, version {} keeps running: {cause}",
+        escape(module),
+        escape(running)
+    )]
     UpdateFailed {
         /// The module.
         module: String,
@@ -140,7 +174,7 @@ pub enum Error {
         cause: Box<Error>,
     },
     /// An `--invoke` call that does not name or fit an exported function.
-    #[error("cannot invoke on '{module}': {message}")]
+    #[error("cannot invoke on '{}': {}", escape(module), escape(message))]
     Invoke {
         /// The module.
         module: String,
@@ -148,7 +182,8 @@ pub enum Error {
         message: String,
     },
     /// The host could not do its own work (files, processes).
-    #[error("{0}")]
+    // `_0` is how thiserror names a tuple field inside an expression.
+    #[error("{}", escape(_0))]
     Host(String),
 }
 
@@ -176,9 +211,13 @@ impl From<&Diagnostic> for WireDiagnostic {
 fn render_diagnostics(diagnostics: &[WireDiagnostic]) -> String {
     let mut text = String::new();
     for diagnostic in diagnostics {
-        text.push_str(&format!("  [{}] {}", diagnostic.code, diagnostic.message));
+        text.push_str(&format!(
+            "  [{}] {}",
+            escape(&diagnostic.code),
+            escape(&diagnostic.message)
+        ));
         if let Some(help) = &diagnostic.help {
-            text.push_str(&format!(" (help: {help})"));
+            text.push_str(&format!(" (help: {})", escape(help)));
         }
         text.push('\n');
     }
@@ -213,6 +252,7 @@ impl Error {
             Self::FuelExhausted { .. } => "fuel-exhausted",
             Self::MemoryLimit { .. } => "memory-limit",
             Self::Timeout { .. } => "timeout",
+            Self::Overloaded { .. } => "overloaded",
             Self::StackOverflow { .. } => "stack-overflow",
             Self::Trap { .. } => "trap",
             Self::Guest { .. } => "guest-error",

@@ -21,6 +21,7 @@
 //! Binaries that embed the host call [`worker::run_if_worker`] first in
 //! `main`: worker isolation re-runs the same executable as a worker.
 
+pub mod backtrace;
 mod bindings;
 pub mod cache;
 pub mod capabilities;
@@ -41,6 +42,7 @@ pub mod manifest;
 pub mod output;
 mod sandbox;
 mod store_limiter;
+pub mod terminal_text;
 pub mod worker;
 
 pub use contract::DEFAULT_MAX_COMPONENT_SIZE;

@@ -1,8 +1,13 @@
 //! The `arcella:component/logging` import: records kept for callers, and emitted through `tracing`.
+//!
+//! A record keeps the guest's text as written, for callers that inspect it;
+//! wherever it is shown (its `Display`, [`emit`]) control characters appear
+//! as escapes, so that a guest cannot drive the terminal or forge a record.
 
 use std::sync::Arc;
 
 use crate::bindings::arcella::component::types::Level as WitLevel;
+use crate::terminal_text::escape;
 
 /// Longest message kept; the rest is cut so a guest cannot make the host hold gigabytes.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
@@ -63,18 +68,32 @@ pub struct LogRecord {
     pub message: String,
 }
 
+impl std::fmt::Display for LogRecord {
+    /// `[INFO module] message` on one line, control characters escaped.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{} {}] {}",
+            self.level,
+            escape(&self.module),
+            escape(&self.message)
+        )
+    }
+}
+
 /// Receives each record as it is logged (the CLI prints it, the testkit keeps it).
 pub type LogCallback = Arc<dyn Fn(&LogRecord) + Send + Sync>;
 
-/// Emits `record` through `tracing`, under the `arcella::guest` target.
+/// Emits `record` through `tracing`, under the `arcella::guest` target,
+/// its module and message escaped (subscribers write fields as they are).
 pub fn emit(record: &LogRecord) {
-    let (module, message) = (&record.module, &record.message);
+    let (module, message) = (escape(&record.module), escape(&record.message));
     match record.level {
-        Level::Trace => tracing::trace!(target: "arcella::guest", module, "{message}"),
-        Level::Debug => tracing::debug!(target: "arcella::guest", module, "{message}"),
-        Level::Info => tracing::info!(target: "arcella::guest", module, "{message}"),
-        Level::Warn => tracing::warn!(target: "arcella::guest", module, "{message}"),
-        Level::Error => tracing::error!(target: "arcella::guest", module, "{message}"),
+        Level::Trace => tracing::trace!(target: "arcella::guest", %module, "{message}"),
+        Level::Debug => tracing::debug!(target: "arcella::guest", %module, "{message}"),
+        Level::Info => tracing::info!(target: "arcella::guest", %module, "{message}"),
+        Level::Warn => tracing::warn!(target: "arcella::guest", %module, "{message}"),
+        Level::Error => tracing::error!(target: "arcella::guest", %module, "{message}"),
     }
 }
 
