@@ -4,8 +4,10 @@
 //! `Display` shows each through [`escape`], so an error printed on a
 //! terminal cannot drive it or forge a line.
 
+use std::fmt;
 use std::time::Duration;
 
+use crate::backtrace::runaway_recursion;
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::ModuleState;
 use crate::limits::format_size;
@@ -58,7 +60,12 @@ pub enum Error {
         backtrace: Option<String>,
     },
     /// The guest trapped (`unreachable`, an out-of-bounds access, a panic in the guest…).
-    #[error("component '{}' trapped: {}", escape(module), escape(message))]
+    #[error(
+        "component '{}' trapped: {}{}",
+        escape(module),
+        escape(message),
+        StackOverflowNote { message, backtrace }
+    )]
     Trap {
         /// The module.
         module: String,
@@ -267,6 +274,31 @@ impl Error {
             Self::UpdateFailed { .. } => "update-failed",
             Self::Invoke { .. } => "invoke",
             Self::Host(_) => "host",
+        }
+    }
+}
+
+/// `; likely a stack overflow in the guest: …` after an out-of-bounds trap
+/// whose backtrace repeats the same frames, else nothing.
+///
+/// Rust guests keep their stack in linear memory; overflowing it wraps the
+/// stack pointer below zero and traps as an out-of-bounds access. Other
+/// traps deep in a recursion are left as they are: a guest that recursed
+/// and then failed for its own reasons did not overflow.
+struct StackOverflowNote<'a> {
+    message: &'a str,
+    backtrace: &'a Option<String>,
+}
+
+impl fmt::Display for StackOverflowNote<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let out_of_bounds = wasmtime::Trap::MemoryOutOfBounds.to_string();
+        if self.message != out_of_bounds.trim_start_matches("wasm trap: ") {
+            return Ok(());
+        }
+        match self.backtrace.as_deref().and_then(runaway_recursion) {
+            Some(recursion) => write!(f, "; likely a stack overflow in the guest: {recursion}"),
+            None => Ok(()),
         }
     }
 }
