@@ -5,10 +5,17 @@
 //! carries a MAC keyed with a per-user secret kept beside the cache; an entry
 //! whose MAC does not verify (corrupt, truncated, copied from another machine,
 //! written for another engine) is recompiled and overwritten.
+//!
+//! The MAC is only as safe as the folder that holds the key, so, as ssh does
+//! with `~/.ssh`, a cache folder owned by another user or writable by group
+//! or others is refused: [`CompileCache::open`] fails, and the host warns and
+//! runs without a cache. Whatever sits at an entry's path is opened without
+//! following symlinks or waiting on a FIFO, and read only if it is a regular
+//! file of bounded size.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
@@ -17,12 +24,18 @@ use wasmtime::component::Component;
 const MAGIC: &[u8; 8] = b"ARCELLA1";
 const MAC_LEN: usize = 32;
 const KEY_FILE: &str = "cache-key";
+const KEY_LEN: usize = 32;
+
+/// Largest entry read back: a compiled component is a few times its size,
+/// and components past 64 MiB are refused by default. A larger entry is
+/// ignored and compiled again.
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
 
 /// Where compiled components are kept, and the key that vouches for them.
 #[derive(Clone)]
 pub struct CompileCache {
     dir: PathBuf,
-    key: [u8; 32],
+    key: [u8; KEY_LEN],
 }
 
 /// Whether a component came from the cache or was compiled now.
@@ -46,9 +59,11 @@ impl CompileCache {
         Self::open(&dir)
     }
 
-    /// Opens (creating it if needed) a cache in `dir`.
+    /// Opens (creating it if needed) a cache in `dir`; fails if `dir` is
+    /// owned by another user or writable by group or others.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         create_private_dir(dir)?;
+        check_private_dir(dir)?;
         let key = load_or_create_key(&dir.join(KEY_FILE))?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -124,7 +139,13 @@ impl CompileCache {
         fingerprint: &[u8; 32],
         content: &[u8; 32],
     ) -> Option<Component> {
-        let bytes = fs::read(entry).ok()?;
+        let bytes = read_regular_file(entry, MAX_ENTRY_BYTES)
+            .inspect_err(|error| {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!("ignoring cache entry {}: {error}", entry.display());
+                }
+            })
+            .ok()?;
         let rest = bytes.strip_prefix(MAGIC.as_slice())?;
         if rest.len() < MAC_LEN {
             return None;
@@ -191,23 +212,116 @@ fn engine_fingerprint(engine: &Engine) -> [u8; 32] {
     *hasher.0.finalize().as_bytes()
 }
 
+/// Creates `dir` (and missing parents) readable by this user only; an
+/// existing folder is left as it is, for [`check_private_dir`] to judge.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Refuses a cache folder that someone else could write into: one owned by
+/// another user (root excepted), or writable by group or others. Whoever can
+/// write there can replace the key, and then the entries it vouches for.
+#[cfg(unix)]
+fn check_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = fs::metadata(dir)?;
+    let me = rustix::process::geteuid().as_raw();
+    if metadata.uid() != me && metadata.uid() != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is owned by uid {}, not by this user (uid {me}); \
+                 set ARCELLA_CACHE_DIR to a folder of your own",
+                dir.display(),
+                metadata.uid()
+            ),
+        ));
+    }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is writable by group or others (mode {mode:o}); \
+                 make it private with `chmod go-w`, or set ARCELLA_CACHE_DIR elsewhere",
+                dir.display()
+            ),
+        ));
     }
     Ok(())
 }
 
-fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
-    if let Ok(bytes) = fs::read(path)
-        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
-        return Ok(key);
+#[cfg(not(unix))]
+fn check_private_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them.
+///
+/// A symlink is refused rather than followed, and a FIFO is opened without
+/// waiting for a writer; the opened file itself must be a regular file no
+/// larger than `limit`, and is read no further than that.
+fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_no_follow(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
     }
-    let mut key = [0u8; 32];
+    if metadata.len() > limit {
+        return Err(std::io::Error::other(format!(
+            "{} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or_default());
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Err(std::io::Error::other(format!(
+            "{} grew past {limit} bytes while being read",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => Ok(fs::File::from(fd)),
+        Err(rustix::io::Errno::LOOP) => Err(std::io::Error::other(format!(
+            "{} is a symbolic link",
+            path.display()
+        ))),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<fs::File> {
+    fs::File::open(path)
+}
+
+/// The cache's key, created on first use. A key file that is missing is
+/// created; one that cannot be read as a key makes the cache unusable.
+fn load_or_create_key(path: &Path) -> std::io::Result<[u8; KEY_LEN]> {
+    match read_regular_file(path, KEY_LEN as u64) {
+        Ok(bytes) => return as_key(path, &bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    let mut key = [0u8; KEY_LEN];
     getrandom::fill(&mut key).map_err(|error| std::io::Error::other(error.to_string()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
@@ -222,13 +336,13 @@ fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
     // both then use what is on disk.
     match file.persist_noclobber(path) {
         Ok(_) => Ok(key),
-        Err(_) => {
-            let bytes = fs::read(path)?;
-            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-                std::io::Error::other(format!("{} is not a cache key", path.display()))
-            })
-        }
+        Err(_) => as_key(path, &read_regular_file(path, KEY_LEN as u64)?),
     }
+}
+
+fn as_key(path: &Path, bytes: &[u8]) -> std::io::Result<[u8; KEY_LEN]> {
+    <[u8; KEY_LEN]>::try_from(bytes)
+        .map_err(|_| std::io::Error::other(format!("{} is not a cache key", path.display())))
 }
 
 #[cfg(test)]
