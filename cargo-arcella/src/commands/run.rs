@@ -15,7 +15,7 @@ use arcella_host::logging::LogRecord;
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
 use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
 use clap::{Args, ValueEnum};
-use tokio::io::AsyncBufReadExt as _;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
 use crate::cli::{Outcome, UserError};
 use crate::commands::build::BuildArgs;
@@ -26,7 +26,8 @@ use crate::diagnostics::{self, Format, SourceMap};
 /// Given a `.wasm`: run it under the `arcella.toml` beside it, or defaults.
 ///
 /// A module is started, handed each --event in order (or `TOPIC PAYLOAD`
-/// lines from stdin until EOF or Ctrl-C), then stopped. A command runs with
+/// lines from stdin until EOF or Ctrl-C; a line longer than --max-body is
+/// reported and skipped, and fails the run), then stopped. A command runs with
 /// ARGS and exits with its exit code.
 #[derive(Debug, Args)]
 pub struct RunCommand {
@@ -89,7 +90,8 @@ pub struct RunOptions {
     /// Address an HTTP component is served on.
     #[arg(long, value_name = "ADDR", default_value = arcella_host::http::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
-    /// Largest request body an HTTP component is given; larger ones get 413.
+    /// Largest request body an HTTP component is given (larger ones get 413),
+    /// and longest event line a module is read from stdin (longer ones are skipped).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2MiB")]
     pub max_body: u64,
     /// Show guest backtraces of traps.
@@ -260,14 +262,37 @@ impl RunCommand {
             let result = host.invoke(&name, call).await?;
             println!("{}", result.value);
         } else if self.options.event.is_empty() {
-            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+            let max_line = usize::try_from(self.options.max_body).unwrap_or(usize::MAX);
+            let mut lines =
+                EventLines::new(tokio::io::BufReader::new(tokio::io::stdin()), max_line);
             loop {
+                // Ctrl-C drops a line half read; the run ends there anyway.
                 let line = tokio::select! {
-                    line = lines.next_line() => line.context("reading events from stdin")?,
+                    line = lines.next() => line.context("reading events from stdin")?,
                     _ = tokio::signal::ctrl_c() => None,
                 };
                 let Some(line) = line else { break };
-                let line = line.trim();
+                let text = match line {
+                    EventLine::Read(bytes) => String::from_utf8(bytes),
+                    EventLine::TooLong => {
+                        eprintln!(
+                            "error: line {} of stdin is longer than --max-body ({}); its event was skipped",
+                            lines.number(),
+                            format_size(self.options.max_body)
+                        );
+                        all_ok = false;
+                        continue;
+                    }
+                };
+                let Ok(text) = text else {
+                    eprintln!(
+                        "error: line {} of stdin is not UTF-8; its event was skipped",
+                        lines.number()
+                    );
+                    all_ok = false;
+                    continue;
+                };
+                let line = text.trim();
                 if line.is_empty() {
                     continue;
                 }
@@ -285,6 +310,79 @@ impl RunCommand {
         } else {
             Outcome::Failed
         })
+    }
+}
+
+/// `TOPIC PAYLOAD` lines read without ever holding more than `max` bytes of
+/// one: a longer line is read past and dropped, so a sender that never
+/// writes a newline costs a buffer, not the host's memory.
+struct EventLines<R> {
+    /// Where the lines come from.
+    reader: R,
+    /// The most bytes of one line kept, newline excluded.
+    max: usize,
+    /// How many lines have been returned, for messages.
+    number: usize,
+}
+
+/// One line of [`EventLines`].
+enum EventLine {
+    /// A line within the limit, without its newline.
+    Read(Vec<u8>),
+    /// A line over the limit, read past and dropped.
+    TooLong,
+}
+
+impl<R: AsyncBufRead + Unpin> EventLines<R> {
+    fn new(reader: R, max: usize) -> Self {
+        Self {
+            reader,
+            max,
+            number: 0,
+        }
+    }
+
+    /// The 1-based number of the line last returned.
+    fn number(&self) -> usize {
+        self.number
+    }
+
+    /// The next line, or `None` at the end of the input.
+    async fn next(&mut self) -> std::io::Result<Option<EventLine>> {
+        let mut line = Vec::new();
+        let mut too_long = false;
+        let mut read_any = false;
+        loop {
+            let available = self.reader.fill_buf().await?;
+            if available.is_empty() {
+                if !read_any {
+                    return Ok(None);
+                }
+                break;
+            }
+            read_any = true;
+            let newline = available.iter().position(|byte| *byte == b'\n');
+            let chunk = &available[..newline.unwrap_or(available.len())];
+            if !too_long {
+                if line.len() + chunk.len() > self.max {
+                    too_long = true;
+                    line = Vec::new();
+                } else {
+                    line.extend_from_slice(chunk);
+                }
+            }
+            let used = chunk.len() + usize::from(newline.is_some());
+            self.reader.consume(used);
+            if newline.is_some() {
+                break;
+            }
+        }
+        self.number += 1;
+        Ok(Some(if too_long {
+            EventLine::TooLong
+        } else {
+            EventLine::Read(line)
+        }))
     }
 }
 
@@ -377,4 +475,38 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
         .map(|(name, _): (&str, InterfaceName)| name.to_string())
         .collect();
     Ok(Loaded::Ready(Box::new(manifest), wasm, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of `input` read with lines of at most `max` bytes kept, as text or `TOO LONG`.
+    async fn read_all(input: &[u8], max: usize) -> Vec<String> {
+        // A tiny buffer makes lines arrive in pieces, as from a pipe.
+        let mut lines = EventLines::new(tokio::io::BufReader::with_capacity(3, input), max);
+        let mut read = Vec::new();
+        while let Some(line) = lines.next().await.unwrap() {
+            read.push(match line {
+                EventLine::Read(bytes) => String::from_utf8(bytes).unwrap(),
+                EventLine::TooLong => "TOO LONG".to_string(),
+            });
+        }
+        assert_eq!(lines.number(), read.len());
+        read
+    }
+
+    #[tokio::test]
+    async fn event_lines_keep_at_most_max_bytes_and_go_on_after_a_long_one() {
+        assert_eq!(
+            read_all(b"a 1\nlonger line\n\nb 2", 8).await,
+            ["a 1", "TOO LONG", "", "b 2"]
+        );
+        assert_eq!(
+            read_all(b"12345678\n123456789\n", 8).await,
+            ["12345678", "TOO LONG"]
+        );
+        assert_eq!(read_all(b"", 8).await, Vec::<String>::new());
+        assert_eq!(read_all(b"\n", 8).await, [""]);
+    }
 }
