@@ -154,6 +154,10 @@ codes! {
     DirMissing = "A0304", Warning, "granted directory does not exist";
     /// An entry of `capabilities.http` is not a host pattern.
     InvalidHostPattern = "A0305", Error, "invalid host pattern";
+    /// A `dirs` entry grants the manifest's own folder, and so the manifest.
+    DirGrantsManifest = "A0306", Warning, "directory grant exposes the manifest";
+    /// An entry of `capabilities.sockets` is not `tcp://HOST:PORT` or `udp://HOST:PORT`.
+    InvalidSocketGrant = "A0307", Error, "invalid socket grant";
     /// A value in `[config]` is not a string, number or boolean.
     InvalidConfigValue = "A0401", Error, "invalid config value";
     /// A key appears twice in a list where it should be unique.
@@ -176,6 +180,8 @@ codes! {
     ComponentTooLarge = "A0605", Error, "component is too large";
     /// The built component is older than the crate's sources.
     ComponentStale = "A0606", Warning, "built component is older than its sources";
+    /// The component imports `wasi:sockets` but no endpoint is granted.
+    SocketsNotGranted = "A0607", Warning, "sockets imported but no endpoint granted";
 }
 
 impl std::fmt::Display for Code {

@@ -62,19 +62,23 @@ impl OpenedDirs {
 
 impl OpenedDir {
     fn open(grant: &DirGrant) -> Result<Self, String> {
-        let file = open_directory(&grant.host).map_err(|error| {
-            format!(
-                "cannot open granted directory {}: {error}",
-                grant.host.display()
-            )
-        })?;
+        // Symlinks the user made are resolved once, here; the result is opened
+        // without following one more.
+        let file = std::fs::canonicalize(&grant.host)
+            .and_then(|resolved| open_directory(&resolved))
+            .map_err(|error| {
+                format!(
+                    "cannot open granted directory {}: {error}",
+                    grant.host.display()
+                )
+            })?;
         let identity = identity_of(&file.metadata().map_err(|error| error.to_string())?);
         Ok(Self { file, identity })
     }
 
-    /// A path to this open directory, if `host` still names it.
+    /// A path to this open directory, if `host` still leads to it.
     fn checked_path(&self, host: &Path) -> Result<PathBuf, String> {
-        let now = std::fs::symlink_metadata(host).map(|metadata| identity_of(&metadata));
+        let now = std::fs::metadata(host).map(|metadata| identity_of(&metadata));
         if now.ok() != Some(self.identity) {
             return Err(format!(
                 "granted directory {} was replaced since the component started \
@@ -172,13 +176,16 @@ mod tests {
     }
 
     #[test]
-    fn a_symlinked_grant_is_not_opened() {
+    fn a_grant_through_a_symlink_made_before_start_is_served() {
         let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("real")).unwrap();
         let link = root.path().join("link");
-        std::os::unix::fs::symlink("/etc", &link).unwrap();
-        let error = OpenedDirs::default()
-            .paths_for(&[grant(&link)])
-            .unwrap_err();
-        assert!(error.contains("cannot open granted directory"), "{error}");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let dirs = OpenedDirs::default();
+        assert!(dirs.paths_for(&[grant(&link)]).is_ok());
+        assert!(
+            dirs.paths_for(&[grant(&link)]).is_ok(),
+            "still the same directory"
+        );
     }
 }

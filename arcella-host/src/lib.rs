@@ -41,6 +41,7 @@ pub mod logging;
 pub mod manifest;
 pub mod output;
 mod sandbox;
+mod sockets;
 mod store_limiter;
 pub mod terminal_text;
 pub mod worker;

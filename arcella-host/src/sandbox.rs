@@ -1,8 +1,8 @@
 //! A guest's store: its WASI context built from capabilities, its limits and its records.
 //!
 //! Everything a guest can reach is decided here, default-deny: no
-//! environment, no preopened directories, no sockets and a closed stdin
-//! unless the capabilities grant them.
+//! environment, no preopened directories, no network endpoints and a closed
+//! stdin unless the capabilities grant them.
 
 use std::sync::Arc;
 
@@ -19,7 +19,9 @@ use crate::http::outbound::{MockNetwork, OutboundPolicy};
 use crate::limits::Limits;
 use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncate_message};
 use crate::output::{Captured, OutputSink, Stdio, Stream};
+use crate::sockets::{GuardedLookup, SocketPolicy, shadow_name_lookup};
 use crate::store_limiter::StoreLimiter;
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 /// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
 pub const MAX_RESOURCES: usize = 10_000;
@@ -80,6 +82,7 @@ pub struct GuestState {
     stderr: OutputSink,
     http: WasiHttpCtx,
     outbound: OutboundPolicy,
+    sockets: SocketPolicy,
 }
 
 impl GuestState {
@@ -100,6 +103,17 @@ impl GuestState {
     /// The module's name.
     pub(crate) fn module(&self) -> &str {
         &self.module
+    }
+
+    /// Name lookups under this guest's socket grants.
+    fn guarded_lookup(&mut self) -> GuardedLookup<'_> {
+        GuardedLookup {
+            sockets: WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            policy: &self.sockets,
+        }
     }
 }
 
@@ -169,6 +183,7 @@ pub(crate) fn shared_linker(engine: &Engine) -> wasmtime::Result<Linker<GuestSta
 fn linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    shadow_name_lookup(&mut linker, GuestState::guarded_lookup)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     logging::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
     types::add_to_linker::<GuestState, HasSelf<GuestState>>(&mut linker, |state| state)?;
@@ -182,11 +197,9 @@ pub(crate) fn new_store(
     settings: &SandboxSettings,
 ) -> Result<Store<GuestState>, String> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.args(&settings.args)
-        .max_random_size(MAX_RANDOM_BYTES)
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
+    wasi.args(&settings.args).max_random_size(MAX_RANDOM_BYTES);
+    let sockets = SocketPolicy::new(module, &settings.capabilities.sockets);
+    sockets.configure(&mut wasi);
     for grant in &settings.capabilities.env {
         let value = grant
             .value
@@ -241,6 +254,7 @@ pub(crate) fn new_store(
             allow: settings.capabilities.http.clone(),
             mock: settings.mock_network.clone(),
         },
+        sockets,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);

@@ -368,22 +368,41 @@ fn declared_and_granted_outgoing_http_passes() {
 }
 
 #[test]
-fn socket_imports_are_one_a0604_even_when_declared() {
+fn socket_imports_without_a_grant_are_one_a0607_warning() {
     let tcp = "wasi:sockets/tcp@0.2.6";
     let info = inspect(&["wasi:sockets/network@0.2.6", tcp], &[]);
-    let (manifest, source) = manifest(&[], &[tcp], &[]);
+    let (manifest, source) = manifest(&[], &[], &[]);
     let diagnostics = check_component(&info, &manifest, Path::new(MANIFEST_FILE), &source);
-    assert_eq!(codes(&diagnostics), [Code::CapabilityNotGranted]);
+    assert_eq!(codes(&diagnostics), [Code::SocketsNotGranted]);
+    assert!(
+        !diagnostics[0].is_error(),
+        "sockets link; their use is denied"
+    );
     assert_eq!(
         diagnostics[0].message,
-        "the component imports `wasi:sockets/network@0.2.6`, `wasi:sockets/tcp@0.2.6`, but Arcella grants no network sockets"
+        "the component imports `wasi:sockets/network@0.2.6`, `wasi:sockets/tcp@0.2.6`, but `[capabilities] sockets` grants no endpoint: every connection will be denied"
     );
     assert!(
         diagnostics[0]
             .help
             .as_deref()
             .unwrap()
-            .contains("wasi:http/outgoing-handler")
+            .contains("sockets = [\"tcp://db.example.com:5432\"]")
+    );
+}
+
+#[test]
+fn socket_imports_with_a_grant_need_nothing_more() {
+    let info = inspect(
+        &["wasi:sockets/network@0.2.6", "wasi:sockets/tcp@0.2.6"],
+        &[],
+    );
+    let (mut manifest, source) = manifest(&[], &[], &[]);
+    manifest.capabilities.sockets =
+        vec![arcella_host::capabilities::SocketGrant::parse("tcp://db.example.com:5432").unwrap()];
+    assert_eq!(
+        check_component(&info, &manifest, Path::new(MANIFEST_FILE), &source),
+        []
     );
 }
 

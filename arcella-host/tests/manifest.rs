@@ -669,3 +669,33 @@ fn deeply_nested_arrays_and_tables_give_diagnostics_not_a_stack_overflow() {
         );
     }
 }
+
+#[test]
+fn a_grant_of_the_manifests_own_folder_is_a_warning() {
+    let folder = tempfile::tempdir().unwrap();
+    let text = format!("{MODULE}[capabilities]\ndirs = [\".:/app\"]\n");
+    let report = manifest::parse(text.as_bytes(), &folder.path().join("arcella.toml"));
+    let help = single(&report, Code::DirGrantsManifest, 5, 9);
+    assert!(help.contains("subfolder"), "{help}");
+    assert!(report.manifest.is_some(), "a warning keeps the manifest");
+}
+
+#[test]
+fn socket_grants_are_read_and_malformed_ones_reported() {
+    let report = check(&format!(
+        "{MODULE}[capabilities]\nsockets = [\"tcp://db.example.com:5432\", \"udp://[::1]:53\"]\n"
+    ));
+    let sockets = report.manifest.unwrap().capabilities.sockets;
+    let written: Vec<String> = sockets.iter().map(ToString::to_string).collect();
+    assert_eq!(written, ["tcp://db.example.com:5432", "udp://[::1]:53"]);
+
+    let report = check(&format!(
+        "{MODULE}[capabilities]\nsockets = [\"db.example.com:5432\"]\n"
+    ));
+    let help = single(&report, Code::InvalidSocketGrant, 5, 12);
+    assert!(help.contains("tcp://db.example.com:5432"), "{help}");
+    assert_eq!(
+        report.diagnostics[0].message,
+        "`db.example.com:5432` has no `tcp://` or `udp://`"
+    );
+}

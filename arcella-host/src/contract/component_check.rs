@@ -17,12 +17,16 @@ pub const DEFAULT_MAX_COMPONENT_SIZE: u64 = 64 * 1024 * 1024;
 /// The host written in the help of a missing `http` grant; the author knows the real one.
 const EXAMPLE_HTTP_HOST: &str = "api.example.com";
 
+/// The endpoint written in the help of a missing `sockets` grant.
+const EXAMPLE_SOCKET_ENDPOINT: &str = "db.example.com:5432";
+
 /// Checks `info` against `manifest`, pointing every diagnostic into the manifest.
 ///
 /// - each `exports` entry the component does not export is A0602;
 /// - each import that `imports` does not declare is A0603, except the WASI
 ///   interfaces every program may use ([`wasi::ALWAYS_ALLOWED_WASI_INTERFACES`]);
-/// - `wasi:sockets` imports are A0604: Arcella grants no network sockets;
+/// - `wasi:sockets` imports with an empty `[capabilities] sockets` are an
+///   A0607 warning: they link, and every use will be denied;
 /// - `wasi:http/outgoing-handler` with an empty `[capabilities] http` is A0604.
 ///
 /// Help lines are the manifest line to write.
@@ -121,19 +125,23 @@ pub fn check_component(
         .map(String::as_str)
         .filter(|name| needs(name) == CapabilityNeed::Network)
         .collect();
-    if let Some(first) = sockets.first() {
+    if manifest.capabilities.sockets.is_empty()
+        && let Some(first) = sockets.first()
+    {
         let listed = sockets
             .iter()
             .map(|name| format!("`{name}`"))
             .collect::<Vec<_>>()
             .join(", ");
         let diagnostic = Diagnostic::new(
-            Code::CapabilityNotGranted,
+            Code::SocketsNotGranted,
             manifest_file,
-            format!("the component imports {listed}, but Arcella grants no network sockets"),
+            format!(
+                "the component imports {listed}, but `[capabilities] sockets` grants no endpoint: every connection will be denied"
+            ),
         )
         .help(format!(
-            "make outbound calls through wasi:http/outgoing-handler instead and grant hosts with `http = [\"{EXAMPLE_HTTP_HOST}\"]` under [capabilities]"
+            "if it connects somewhere, grant it under [capabilities], e.g. `sockets = [\"tcp://{EXAMPLE_SOCKET_ENDPOINT}\"]`"
         ));
         diagnostics.push(at(diagnostic, spans.entry_or_list(&spans.imports, first)));
     }

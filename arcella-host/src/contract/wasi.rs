@@ -45,7 +45,9 @@ pub const HOST_WASI_INTERFACES: &[&str] = &[
 /// Every Rust `wasm32-wasip2` program imports most of these through `std`, and
 /// none reaches anything by itself: the environment is empty, there are no
 /// preopened directories and stdin is empty unless the manifest grants them.
-/// `wasi:http/types` is here too: it only describes requests and responses,
+/// So are the `wasi:sockets` interfaces (Rust's `std::net` imports them): a
+/// socket reaches only the endpoints `[capabilities] sockets` grants, checked
+/// on each use. `wasi:http/types` is here too: it only describes requests and responses,
 /// and sending one takes `wasi:http/outgoing-handler`, which must be declared.
 /// So is `arcella:component/types`, which holds only types: components that
 /// import `logging` import it alongside.
@@ -70,6 +72,13 @@ pub const ALWAYS_ALLOWED_WASI_INTERFACES: &[&str] = &[
     "wasi:io/streams",
     "wasi:filesystem/types",
     "wasi:filesystem/preopens",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
     "wasi:http/types",
     "arcella:component/types",
 ];
@@ -82,7 +91,7 @@ pub const HOST_WASI_VERSION: semver::Version = semver::Version::new(0, 2, 12);
 pub enum CapabilityNeed {
     /// Nothing: the import is harmless or default-deny inside.
     Nothing,
-    /// Network sockets, which Arcella never grants.
+    /// Network sockets, reaching the endpoints of `[capabilities] sockets`.
     Network,
     /// Outbound HTTP, granted by a non-empty `[capabilities] http` list.
     OutgoingHttp,

@@ -1,4 +1,5 @@
-//! The `[capabilities]` table: environment variables, directories and hosts a component may reach.
+//! The `[capabilities]` table: environment variables, directories, hosts and
+//! socket endpoints a component may reach.
 //!
 //! Nothing is granted by default, and a directory grant can never reach
 //! outside the manifest's folder: not by `..`, not by an absolute path and
@@ -7,14 +8,14 @@
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
-use crate::capabilities::{Capabilities, DirGrant, EnvGrant};
+use crate::capabilities::{Capabilities, DirGrant, EnvGrant, SocketGrant};
 use crate::diagnostic::Code;
 use crate::http::outbound::HostPattern;
 
 use super::table::{Findings, Section, expect_string_list};
 
 /// The keys `[capabilities]` accepts.
-const KEYS: &[&str] = &["env", "dirs", "http"];
+const KEYS: &[&str] = &["env", "dirs", "http", "sockets"];
 
 /// Reads `[capabilities]`, resolving directory grants against `root`; `None` when it cannot be used.
 pub(super) fn read_capabilities(
@@ -81,6 +82,24 @@ pub(super) fn read_capabilities(
         }
     }
 
+    if let Some(value) = section.get("sockets") {
+        for (text, span) in expect_string_list(
+            findings,
+            "capabilities.sockets",
+            value,
+            "sockets = [\"tcp://db.example.com:5432\"]",
+        ) {
+            match SocketGrant::parse(text) {
+                Ok(grant) => capabilities.sockets.push(grant),
+                Err(problem) => {
+                    let (message, help) = problem.split_once("; ").unwrap_or((&problem, ""));
+                    let invalid = findings.at(Code::InvalidSocketGrant, span, message);
+                    findings.report(invalid.help(help));
+                }
+            }
+        }
+    }
+
     let new_errors = findings.diagnostics[errors_before..]
         .iter()
         .any(crate::diagnostic::Diagnostic::is_error);
@@ -137,6 +156,14 @@ fn read_dir_grant(
         .components()
         .filter(|part| *part != Component::CurDir)
         .collect();
+    if relative.as_os_str().is_empty() {
+        let exposes = findings.at(
+            Code::DirGrantsManifest,
+            span.clone(),
+            "this grants the manifest's own folder: the guest can read and, unless `:ro`, rewrite `arcella.toml` and the sources",
+        );
+        findings.report(exposes.help("grant a subfolder instead, e.g. `\"data:/data:ro\"`"));
+    }
     let host = root.join(&relative);
     match (host.canonicalize(), root.canonicalize()) {
         (Ok(resolved), Ok(resolved_root)) => {

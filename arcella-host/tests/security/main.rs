@@ -12,5 +12,6 @@ mod http_serving;
 mod log_flood;
 mod manifest_ranges;
 mod memory;
+mod sockets;
 mod stack_overflow;
 mod workers;
