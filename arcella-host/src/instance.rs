@@ -657,7 +657,7 @@ pub(crate) fn classify(
     }
     let backtrace = error
         .downcast_ref::<wasmtime::WasmBacktrace>()
-        .map(ToString::to_string);
+        .map(crate::backtrace::render);
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => {
             return Error::FuelExhausted {

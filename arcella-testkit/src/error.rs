@@ -209,7 +209,12 @@ impl std::fmt::Display for StepError {
         if !self.0.logs.is_empty() {
             f.write_str("\nguest logs during the step:")?;
             for log in &self.0.logs {
-                write!(f, "\n  {:<5} {}", log.level.to_string(), log.message)?;
+                write!(
+                    f,
+                    "\n  {:<5} {}",
+                    log.level.to_string(),
+                    arcella_host::terminal_text::escape(&log.message)
+                )?;
             }
         }
         if let Some(backtrace) = self.backtrace() {

@@ -197,7 +197,7 @@ impl HttpService {
     {
         let started = Instant::now();
         let method = request.method().clone();
-        let path = request.uri().path().to_string();
+        let path = crate::terminal_text::escape(request.uri().path()).to_string();
         let declared = request
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
