@@ -18,7 +18,7 @@ use crate::logging::LogCallback;
 use crate::manifest::{Isolation, Manifest};
 use crate::output::Stdio;
 use crate::sandbox::SandboxSettings;
-use crate::worker::protocol::{Reply, Request, WireSettings};
+use crate::worker::protocol::{OutputMode, Reply, Request, WireSettings};
 use crate::worker::{WorkerCommand, WorkerGroup};
 
 /// How long a worker may take to compile a component before it is deemed hung.
@@ -628,10 +628,7 @@ impl Host {
             }
             Placement::Worker { .. } => match self.reinstall_if_needed(&mut installed).await {
                 Ok((key, group)) => {
-                    let capture = match self.options.stdio {
-                        Stdio::Capture { limit } => Some(limit),
-                        _ => None,
-                    };
+                    let output = OutputMode::for_stdio(&self.options.stdio);
                     let deadline = installed
                         .manifest
                         .limits
@@ -643,7 +640,7 @@ impl Host {
                             &Request::Run {
                                 key,
                                 args: argv,
-                                capture,
+                                output,
                             },
                             deadline,
                         )

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use super::lifeline;
-use super::protocol::{Event, Reply, Request, WireSettings, write_frame};
+use super::protocol::{Event, OutputMode, Reply, Request, WireSettings, write_frame};
 use crate::cache::CompileCache;
 use crate::error::{Error, Result};
 use crate::http::{HttpService, ServeOptions};
@@ -60,19 +60,27 @@ struct WorkerModule {
     instance: Option<Instance>,
 }
 
-/// Frames go to stdout one at a time, whoever writes them (a reply, or a guest's log or output).
-type FrameWriter = Arc<Mutex<std::io::Stdout>>;
+/// Frames go back to the host one at a time, whoever writes them (a reply,
+/// or a guest's log or output), over the socket that is this process's stdin.
+type FrameWriter = Arc<Mutex<std::os::unix::net::UnixStream>>;
 
 fn send(writer: &FrameWriter, event: &Event) -> std::io::Result<()> {
-    let mut stdout = writer
+    let mut channel = writer
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    write_frame(&mut *stdout, event)?;
-    stdout.flush()
+    write_frame(&mut *channel, event)?;
+    channel.flush()
+}
+
+/// The host's end of the conversation: stdin is a socket, written to as well.
+fn host_channel() -> std::io::Result<std::os::unix::net::UnixStream> {
+    use std::os::fd::AsFd;
+    let channel = std::io::stdin().as_fd().try_clone_to_owned()?;
+    Ok(std::os::unix::net::UnixStream::from(channel))
 }
 
 async fn serve() -> std::io::Result<()> {
-    let writer: FrameWriter = Arc::new(Mutex::new(std::io::stdout()));
+    let writer: FrameWriter = Arc::new(Mutex::new(host_channel()?));
     let requests = lifeline::Requests::read_stdin()?;
     let mut modules: HashMap<String, WorkerModule> = HashMap::new();
     let mut server: Option<HttpServer> = None;
@@ -296,11 +304,14 @@ async fn handle(
                 .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
             instance.stop().await.map(Reply::Stopped)
         }
-        Request::Run { key, args, capture } => {
+        Request::Run { key, args, output } => {
             let module = modules.get(&key).ok_or_else(|| missing(&key))?;
-            let stdio = match capture {
-                Some(limit) => Stdio::Capture { limit },
-                None => {
+            let stdio = match output {
+                OutputMode::Discard => Stdio::Discard,
+                // This process's stdout and stderr are the host's own.
+                OutputMode::Inherit => Stdio::Inherit,
+                OutputMode::Capture { limit } => Stdio::Capture { limit },
+                OutputMode::Forward => {
                     let output_writer = writer.clone();
                     Stdio::Forward(Arc::new(move |stream: Stream, bytes: &[u8]| {
                         let _ = send(&output_writer, &Event::Output(stream, bytes.to_vec()));

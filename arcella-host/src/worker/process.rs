@@ -5,7 +5,8 @@ use std::process::Stdio as ProcessStdio;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::process::{Child, Command};
 
 use super::entry::{GROUP_ENV, WORKER_ENV};
 use super::protocol::{Event, Reply, Request, encode_frame, read_frame_async};
@@ -41,11 +42,18 @@ impl WorkerCommand {
 }
 
 /// A running worker process serving one group.
+///
+/// Host and worker talk over a socket pair that is the worker's stdin, in
+/// both directions; the worker's stdout and stderr are the host's own, so a
+/// guest's output that is not captured goes straight to them, not through
+/// the host.
 pub struct WorkerGroup {
     name: String,
     child: Child,
-    stdin: ChildStdin,
-    stdout: ChildStdout,
+    /// Requests to the worker.
+    requests: OwnedWriteHalf,
+    /// Its events: logs, output it forwards, replies.
+    events: OwnedReadHalf,
 }
 
 impl WorkerGroup {
@@ -56,30 +64,38 @@ impl WorkerGroup {
         // which then stops its modules cleanly, not the worker mid-call.
         #[cfg(unix)]
         process.process_group(0);
+        let cannot_start = |error: std::io::Error| {
+            Error::Host(format!(
+                "cannot start worker for group '{group}' ({}): {error}",
+                command.program.display()
+            ))
+        };
+        let (host_end, worker_end) =
+            std::os::unix::net::UnixStream::pair().map_err(cannot_start)?;
         let mut child = process
             .env(WORKER_ENV, "1")
             .env(GROUP_ENV, group)
-            .stdin(ProcessStdio::piped())
-            .stdout(ProcessStdio::piped())
+            .stdin(ProcessStdio::from(std::os::fd::OwnedFd::from(worker_end)))
+            .stdout(ProcessStdio::inherit())
             .stderr(ProcessStdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|error| {
-                Error::Host(format!(
-                    "cannot start worker for group '{group}' ({}): {error}",
-                    command.program.display()
-                ))
-            })?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(Error::Host(format!(
-                "worker for group '{group}' has no pipes"
-            )));
+            .map_err(cannot_start)?;
+        let channel = host_end
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UnixStream::from_std(host_end));
+        let (events, requests) = match channel {
+            Ok(channel) => channel.into_split(),
+            Err(error) => {
+                let _ = child.start_kill();
+                return Err(cannot_start(error));
+            }
         };
         Ok(Self {
             name: group.to_string(),
             child,
-            stdin,
-            stdout,
+            requests,
+            events,
         })
     }
 
@@ -106,13 +122,15 @@ impl WorkerGroup {
     ) -> Result<Reply> {
         let exchange = async {
             let frame = encode_frame(request).map_err(|error| Error::Host(error.to_string()))?;
-            if self.stdin.write_all(&frame).await.is_err() || self.stdin.flush().await.is_err() {
+            if self.requests.write_all(&frame).await.is_err()
+                || self.requests.flush().await.is_err()
+            {
                 return Err(None);
             }
             let stdout_sink = OutputSink::new(Stream::Stdout, stdio);
             let stderr_sink = OutputSink::new(Stream::Stderr, stdio);
             loop {
-                match read_frame_async::<Event>(&mut self.stdout).await {
+                match read_frame_async::<Event>(&mut self.events).await {
                     Ok(Some(Event::Log(record))) => {
                         emit(&record);
                         if let Some(on_log) = on_log {
@@ -173,13 +191,13 @@ impl WorkerGroup {
     ) -> Result<()> {
         // Frames are read by a task of their own: a frame half read when
         // shutdown comes must not be lost mid-way.
-        let (events, mut received) = tokio::sync::mpsc::channel::<Option<Event>>(64);
-        let mut stdout = self.stdout;
+        let (relay, mut received) = tokio::sync::mpsc::channel::<Option<Event>>(64);
+        let mut events = self.events;
         let reader = tokio::spawn(async move {
             loop {
-                let event = read_frame_async::<Event>(&mut stdout).await.ok().flatten();
+                let event = read_frame_async::<Event>(&mut events).await.ok().flatten();
                 let end = event.is_none();
-                if events.send(event).await.is_err() || end {
+                if relay.send(event).await.is_err() || end {
                     break;
                 }
             }
@@ -200,7 +218,7 @@ impl WorkerGroup {
                     deadline = Some(tokio::time::Instant::now() + grace);
                     let stop = encode_frame(&Request::StopServing)
                         .map_err(|error| Error::Host(error.to_string()))?;
-                    if self.stdin.write_all(&stop).await.is_err() || self.stdin.flush().await.is_err() {
+                    if self.requests.write_all(&stop).await.is_err() || self.requests.flush().await.is_err() {
                         break Ok(());
                     }
                 }
@@ -227,7 +245,7 @@ impl WorkerGroup {
             }
         };
         reader.abort();
-        drop(self.stdin);
+        drop(self.requests);
         match outcome {
             Ok(()) => {
                 if tokio::time::timeout(Duration::from_secs(2), self.child.wait())

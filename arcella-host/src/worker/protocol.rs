@@ -14,10 +14,38 @@ use crate::instance::{Call, CommandOutput};
 use crate::kind::ComponentKind;
 use crate::limits::Limits;
 use crate::logging::LogRecord;
-use crate::output::Stream;
+use crate::output::{Stdio, Stream};
 
 /// Largest frame either side accepts: a maximal component plus room for its envelope.
 pub const MAX_FRAME: usize = 128 << 20;
+
+/// Where a command run in a worker sends its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OutputMode {
+    /// Dropped in the worker.
+    Discard,
+    /// Written by the worker straight to its stdout and stderr, which are the host's.
+    Inherit,
+    /// Kept in the worker up to `limit` bytes per stream, returned with the reply.
+    Capture {
+        /// Bytes kept per stream.
+        limit: usize,
+    },
+    /// Sent back to the host as output events, chunk by chunk.
+    Forward,
+}
+
+impl OutputMode {
+    /// The mode that gives the host's `stdio` what it asks for with the fewest bytes sent.
+    pub fn for_stdio(stdio: &Stdio) -> Self {
+        match stdio {
+            Stdio::Discard => Self::Discard,
+            Stdio::Inherit => Self::Inherit,
+            Stdio::Capture { limit } => Self::Capture { limit: *limit },
+            Stdio::Forward(_) => Self::Forward,
+        }
+    }
+}
 
 /// What the host asks a worker to do. `key` names one installed version of a module.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -67,14 +95,14 @@ pub enum Request {
         /// The version's key.
         key: String,
     },
-    /// Run a command; output is captured up to `capture` bytes, or streamed as events when `None`.
+    /// Run a command, its output going where `output` says.
     Run {
         /// The version's key.
         key: String,
         /// Arguments, the program name first.
         args: Vec<String>,
-        /// Capture limit per stream.
-        capture: Option<usize>,
+        /// Where its stdout and stderr go.
+        output: OutputMode,
     },
     /// Forget a version.
     Remove {

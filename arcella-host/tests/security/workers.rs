@@ -94,3 +94,61 @@ fn is_running(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// Set when the test binary plays a host whose command floods its stdout.
+const FLOOD_ROLE: &str = "ARCELLA_SECURITY_FLOOD";
+
+/// A host that runs a command writing 4,000-byte lines in a worker, its output
+/// inherited: the worker writes it to this process's own stdout.
+#[tokio::test]
+#[ignore = "played by a child process of uncaptured_output_reaches_the_hosts_stdout_intact"]
+async fn flooding_host() {
+    if std::env::var_os(FLOOD_ROLE).is_none() {
+        return;
+    }
+    let mut host = Host::new(HostOptions {
+        cache: None,
+        worker: WorkerCommand {
+            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
+        },
+        stdio: arcella_host::Stdio::Inherit,
+        ..HostOptions::new().unwrap()
+    });
+    let mut command = manifest("flood", Isolation::Worker);
+    command.module.imports.clear();
+    let line = format!("{}\n", "x".repeat(3_999));
+    host.install(
+        command,
+        crate::support::command_guest(&line, 4096, true, false),
+    )
+    .await
+    .unwrap();
+    let ran = host.run("flood", &[]).await.unwrap();
+    assert_eq!(ran.value.exit_code, 0);
+}
+
+#[test]
+fn uncaptured_output_reaches_the_hosts_stdout_intact() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "workers::flooding_host",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--quiet",
+        ])
+        .env(FLOOD_ROLE, "flood")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = output
+        .stdout
+        .split(|byte| *byte == b'\n')
+        .filter(|line| line.len() == 3_999 && line.iter().all(|byte| *byte == b'x'))
+        .count();
+    assert_eq!(lines, 4096, "every line of 16 MB arrives whole and once");
+}
