@@ -173,3 +173,86 @@ async fn requests_past_the_queue_get_503_with_retry_after_not_500() {
         );
     }
 }
+
+/// Set when the test binary plays a server short of file descriptors.
+const FEW_DESCRIPTORS_ROLE: &str = "ARCELLA_SECURITY_FEW_FDS";
+
+/// A server run under `ulimit -n 64`: prints its address, serves for a while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "played by a child process of running_out_of_descriptors_neither_spins_nor_floods_the_log"]
+async fn server_with_few_descriptors() {
+    if std::env::var_os(FEW_DESCRIPTORS_ROLE).is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let address = server(Limits::default(), ServeOptions::default()).await;
+    println!("listening on {address}");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+}
+
+#[test]
+fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" http_serving::server_with_few_descriptors --exact --ignored --nocapture")
+        .arg(std::env::current_exe().unwrap())
+        .env(FEW_DESCRIPTORS_ROLE, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let address: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the server never listened"
+        );
+        if let Some(address) = line.trim().strip_prefix("listening on ") {
+            break address.parse().unwrap();
+        }
+    };
+    // Far more connections than the server has descriptors.
+    let flood: Vec<std::net::TcpStream> = (0..150)
+        .filter_map(|_| std::net::TcpStream::connect(address).ok())
+        .collect();
+    assert!(flood.len() > 64, "the backlog took the connections");
+    std::thread::sleep(Duration::from_secs(2));
+    drop(flood);
+    // Once descriptors are free again, a request is served.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    let _ = client.read_to_string(&mut response);
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let warnings = stderr
+        .lines()
+        .filter(|line| line.contains("accepting a connection failed"))
+        .count();
+    assert!(
+        (1..=3).contains(&warnings),
+        "{warnings} warnings about failing accepts (want one every 5 s): {}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+}
