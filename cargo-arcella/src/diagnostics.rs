@@ -5,10 +5,12 @@
 //! ([`Format::Json`]) or workflow commands that annotate a pull request
 //! ([`Format::Github`]).
 
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use arcella_host::diagnostic::{Diagnostic, Severity};
+use arcella_host::terminal_text::escape;
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
 use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term::termcolor::{Buffer, WriteColor};
@@ -280,29 +282,25 @@ fn render_one(
     }
 }
 
-/// `text` as shown to people: control characters (but newlines and tabs)
-/// escaped so that a file cannot drive the terminal, and cut in the middle
-/// past [`MAX_MESSAGE_CHARS`].
+/// `text` as shown to people: each line escaped as guest text is (so that
+/// a file cannot drive the terminal), and cut in the middle past
+/// [`MAX_MESSAGE_CHARS`].
 fn for_people(text: &str) -> String {
-    let escaped = |c: char| -> String {
-        if c.is_control() && c != '\n' && c != '\t' {
-            c.escape_unicode().to_string()
-        } else {
-            c.to_string()
-        }
-    };
     let count = text.chars().count();
-    if count <= MAX_MESSAGE_CHARS {
-        return text.chars().map(escaped).collect();
-    }
-    let tail = MAX_MESSAGE_CHARS / 4;
-    let head: String = text
-        .chars()
-        .take(MAX_MESSAGE_CHARS - tail)
-        .map(escaped)
-        .collect();
-    let end: String = text.chars().skip(count - tail).map(escaped).collect();
-    format!("{head}…{end}")
+    let cut;
+    let text = if count <= MAX_MESSAGE_CHARS {
+        text
+    } else {
+        let tail = MAX_MESSAGE_CHARS / 4;
+        let head: String = text.chars().take(MAX_MESSAGE_CHARS - tail).collect();
+        let end: String = text.chars().skip(count - tail).collect();
+        cut = format!("{head}…{end}");
+        &cut
+    };
+    text.split('\n')
+        .map(|line| escape(line).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The one line a diagnostic points at, as codespan sees it: cut to at most
@@ -312,7 +310,7 @@ fn for_people(text: &str) -> String {
 struct Excerpt<'n> {
     /// The file's name, as shown in `--> name:line:column`.
     name: &'n str,
-    /// The shown part of the line, `…` where it was cut, control characters escaped.
+    /// The shown part of the line, `…` where it was cut, control characters but tabs escaped.
     text: String,
     /// The line's 1-based number in the file.
     line: usize,
@@ -376,10 +374,11 @@ impl<'n> Excerpt<'n> {
             if index == end {
                 label_end = Some(shown.len());
             }
-            if c.is_control() && c != '\t' {
-                shown.extend(c.escape_unicode());
-            } else {
+            // Tabs are left to codespan, which lays them out; the rest is escaped as guest text is.
+            if c == '\t' {
                 shown.push(c);
+            } else {
+                let _ = write!(shown, "{}", escape(c.encode_utf8(&mut [0; 4])));
             }
         }
         let label_start = label_start.unwrap_or(shown.len());

@@ -13,6 +13,7 @@ use arcella_host::limits::{
 };
 use arcella_host::logging::LogRecord;
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
+use arcella_host::terminal_text::escape;
 use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
@@ -210,7 +211,7 @@ impl RunCommand {
         options.engine.pooling = false;
         options.stdio = Stdio::Inherit;
         options.on_log = Some(Arc::new(|record: &LogRecord| {
-            eprintln!("[{} {}] {}", record.level, record.module, record.message);
+            eprintln!("{record}");
         }));
         Ok(Host::new(options))
     }
@@ -219,7 +220,7 @@ impl RunCommand {
     async fn serve_http(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
         let mut options = HostOptions::new()?;
         options.on_log = Some(Arc::new(|record: &LogRecord| {
-            eprintln!("[{} {}] {}", record.level, record.module, record.message);
+            eprintln!("{record}");
         }));
         let serve = arcella_host::http::ServeOptions {
             max_body: self.options.max_body,
@@ -231,7 +232,10 @@ impl RunCommand {
             &options,
             self.options.listen,
             serve,
-            |address| eprintln!("serving `{name}` on http://{address}/ (Ctrl-C to stop)"),
+            |address| {
+                let name = escape(&name);
+                eprintln!("serving `{name}` on http://{address}/ (Ctrl-C to stop)");
+            },
             async {
                 let _ = tokio::signal::ctrl_c().await;
                 eprintln!("shutting down; letting requests in flight finish");
@@ -398,7 +402,12 @@ async fn deliver(host: &mut Host, name: &str, topic: &str, payload: &[u8]) -> an
             Ok(true)
         }
         Err(message) => {
-            eprintln!("error: `{name}` failed to handle `{topic}`: {message}");
+            eprintln!(
+                "error: `{}` failed to handle `{}`: {}",
+                escape(name),
+                escape(topic),
+                escape(&message)
+            );
             Ok(false)
         }
     }
