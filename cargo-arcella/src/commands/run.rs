@@ -224,6 +224,7 @@ impl RunCommand {
         }));
         let serve = arcella_host::http::ServeOptions {
             max_body: self.options.max_body,
+            ..arcella_host::http::ServeOptions::default()
         };
         let name = manifest.module.name.clone();
         arcella_host::http::serve_component(
