@@ -204,19 +204,6 @@ impl DirGrant {
     }
 }
 
-/// Whether `host` matches an allow-list `pattern`: an exact host, `*.domain` or `*`.
-pub fn host_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.trim().to_ascii_lowercase();
-    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.strip_prefix("*.") {
-        Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
-        None => pattern == host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,15 +259,5 @@ mod tests {
             Some("b=c")
         );
         assert!(EnvGrant::parse("1X").is_err());
-    }
-
-    #[test]
-    fn host_patterns_match_exact_wildcard_and_all() {
-        assert!(host_matches("api.example.com", "API.example.com"));
-        assert!(host_matches("*.example.org", "a.example.org"));
-        assert!(!host_matches("*.example.org", "example.org"));
-        assert!(!host_matches("*.example.org", "evilexample.org"));
-        assert!(host_matches("*", "anything"));
-        assert!(!host_matches("api.example.com", "api.example.com.evil"));
     }
 }

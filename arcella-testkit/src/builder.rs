@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::manifest::{self, MANIFEST_FILE};
-use arcella_host::{Isolation, Manifest};
+use arcella_host::{Isolation, Limits, Manifest};
 
 use crate::components::{self, Prepared};
 use crate::error::Error;
@@ -338,11 +338,27 @@ fn apply(manifest: &mut Manifest, overrides: &Overrides) -> Result<(), Error> {
         .map(|text| DirGrant::parse(text))
         .collect::<Result<_, _>>()
         .map_err(Error::Setting)?;
+    // The same ranges as the manifest and `run`'s flags.
+    let out_of_range = |what: &str, error: arcella_host::limits::OutOfRange| {
+        Error::Setting(format!("`{what}` {error}"))
+    };
+    let fuel = overrides
+        .fuel
+        .map(|fuel| Limits::check_fuel(i128::from(fuel)).map_err(|e| out_of_range("fuel", e)))
+        .transpose()?;
+    let memory = overrides
+        .memory
+        .map(|bytes| Limits::check_memory(i128::from(bytes)).map_err(|e| out_of_range("memory", e)))
+        .transpose()?;
+    let timeout = overrides
+        .timeout
+        .map(|timeout| Limits::check_timeout(timeout).map_err(|e| out_of_range("timeout", e)))
+        .transpose()?;
     let shared = manifest::Overrides {
         name: overrides.name.clone(),
-        fuel: overrides.fuel,
-        memory: overrides.memory,
-        timeout: overrides.timeout,
+        fuel,
+        memory,
+        timeout,
         env,
         dirs,
         http: overrides.http.clone(),

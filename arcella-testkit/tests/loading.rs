@@ -148,3 +148,20 @@ fn a_folder_without_a_manifest_says_what_a_component_crate_needs() {
         "{error}"
     );
 }
+
+#[test]
+fn limits_out_of_the_manifests_ranges_are_refused() {
+    let dir = crate_dir();
+    let wasm = dir.path().join("hello.wasm");
+    std::fs::write(&wasm, echo_guest()).unwrap();
+    let error = Harness::from_file(&wasm).fuel(0).start().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid setting: `fuel` must be greater than 0"
+    );
+    let error = Harness::from_file(&wasm)
+        .timeout(Duration::from_secs(1 << 40))
+        .start()
+        .unwrap_err();
+    assert!(matches!(error, Error::Setting(_)), "{error}");
+}
