@@ -12,7 +12,8 @@
 #
 # Usage: bench/http.sh [SECONDS] [CONNECTIONS] [ROUNDS]  (defaults 10 50 2)
 # Installs what it needs: `wrk` (Debian's package) and `wasmtime`
-# (`cargo install --locked wasmtime-cli`, the version the host embeds).
+# (`cargo install --locked wasmtime-cli`, the version the host embeds), unless
+# WASMTIME_BIN names another Wasmtime CLI to compare with.
 set -euo pipefail
 
 seconds="${1:-10}"
@@ -27,7 +28,8 @@ if ! command -v wrk >/dev/null; then
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get install -y wrk >/dev/null
 fi
-if ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
+wasmtime="${WASMTIME_BIN:-wasmtime}"
+if [ -z "${WASMTIME_BIN:-}" ] && ! wasmtime --version 2>/dev/null | grep -q "$wasmtime_version"; then
     cargo install --locked wasmtime-cli --version "$wasmtime_version"
 fi
 
@@ -115,7 +117,7 @@ for round in $(seq "$rounds"); do
         "$arcella" arcella run "$work/guest.wasm" --listen "$a"
     w="127.0.0.1:$(port)"
     serve "wasmtime serve (round $round)" "$w" \
-        wasmtime serve -S cli --addr "$w" "$guest"
+        "$wasmtime" serve -S cli --addr "$w" "$guest"
 done
 
 # The http template itself, under Arcella (its logging import is Arcella's own).
