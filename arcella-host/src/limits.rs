@@ -10,7 +10,7 @@ use std::time::Duration;
 pub struct Limits {
     /// Fuel (roughly, wasm instructions) one call may consume.
     pub fuel: u64,
-    /// Bytes of linear memory (and table space) one instance may hold.
+    /// Bytes one instance may hold in all its linear memories and tables together.
     pub memory: u64,
     /// Wall-clock time one call may take.
     #[serde(with = "humantime_serde_compat")]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::arcella::component::{logging, types};
@@ -21,7 +22,6 @@ use crate::logging::{LogCallback, LogRecord, MAX_RECORDS_PER_CALL, emit, truncat
 use crate::output::{Captured, OutputSink, Stdio, Stream};
 use crate::sockets::{GuardedLookup, SocketPolicy, shadow_name_lookup};
 use crate::store_limiter::StoreLimiter;
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 /// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
 pub const MAX_RESOURCES: usize = 10_000;

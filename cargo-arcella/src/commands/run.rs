@@ -57,9 +57,9 @@ pub struct RunOptions {
         "Fuel (roughly, wasm instructions) one call may consume",
         &Limits::default().fuel.to_string()))]
     pub fuel: Option<u64>,
-    /// Linear memory one instance may hold.
+    /// Memory one instance may hold: all its linear memories and tables together.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory, help = default_help(
-        "Linear memory one instance may hold, e.g. 16MiB",
+        "Memory one instance may hold (all its linear memories and tables), e.g. 16MiB",
         &format_size(Limits::default().memory)))]
     pub max_memory: Option<u64>,
     /// Wall-clock time one call may take.
