@@ -176,7 +176,7 @@ impl HttpService {
         }
         drop(listener);
         let drain = async { while connections.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.settings.limits.timeout + GRACE, drain)
+        if tokio::time::timeout(self.settings.limits.timeout.saturating_add(GRACE), drain)
             .await
             .is_err()
         {
@@ -328,7 +328,7 @@ impl HttpService {
                     .call_handle(&mut store, incoming, outparam)
                     .await
             };
-            let outcome = tokio::time::timeout(limits.timeout + GRACE, call).await;
+            let outcome = tokio::time::timeout(limits.timeout.saturating_add(GRACE), call).await;
             let fuel = fuel_used(&store, &limits, metered);
             match outcome {
                 Ok(Ok(())) => Ok(fuel),
@@ -516,7 +516,7 @@ async fn serve_in_worker(
         listen: address,
         max_body: options.max_body,
     };
-    let grace = manifest.limits.timeout + GRACE;
+    let grace = manifest.limits.timeout.saturating_add(GRACE);
     let mut on_listening = Some(on_listening);
     let mut restarts: u32 = 0;
     tokio::pin!(shutdown);
