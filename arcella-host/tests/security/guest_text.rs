@@ -8,9 +8,11 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use arcella_host::logging::LogRecord;
-use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
+use arcella_host::{Error, Host, Isolation};
 
-use crate::support::{REALLOC, componentize, manifest, module_guest};
+use crate::support::{
+    LIFECYCLE_OK, REALLOC, componentize, manifest, module_guest, test_host_options,
+};
 
 /// Clears the screen, paints red, and forges a record of another module on a line of its own.
 const HOSTILE: &str =
@@ -23,14 +25,6 @@ const PRINTABLE: &str = "héllo wörld ✓ 日本 \\u{1b} \"quoted\"";
 fn has_control(text: &str) -> bool {
     text.chars()
         .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))
-}
-
-fn options() -> HostOptions {
-    HostOptions {
-        cache: None,
-        stdio: Stdio::Discard,
-        ..HostOptions::new().expect("host options")
-    }
 }
 
 /// Every guest record `emit`s to `tracing`, as its fields would be written out.
@@ -77,7 +71,7 @@ impl tracing::field::Visit for Fields {
 #[tokio::test]
 async fn a_log_record_is_shown_as_one_line_without_escapes() {
     let records: Arc<Mutex<Vec<LogRecord>>> = Arc::default();
-    let mut options = options();
+    let mut options = test_host_options();
     let seen = records.clone();
     options.on_log = Some(Arc::new(move |record: &LogRecord| {
         seen.lock().unwrap().push(record.clone());
@@ -157,12 +151,7 @@ fn failing_start_guest() -> Vec<u8> {
 #[tokio::test]
 async fn a_guest_error_message_is_shown_without_escapes() {
     for isolation in [Isolation::Main, Isolation::Worker] {
-        let mut host = Host::new(HostOptions {
-            worker: arcella_host::worker::WorkerCommand {
-                program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-            },
-            ..options()
-        });
+        let mut host = Host::new(test_host_options());
         let mut hostile = manifest("grumpy", isolation);
         hostile.module.imports.clear();
         hostile.config = vec![("message".into(), HOSTILE.into())];
@@ -189,12 +178,7 @@ fn trap_in_named_function(name: &str) -> Vec<u8> {
             r#"(module
   (memory (export "memory") 1)
   {REALLOC}
-  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
+  {LIFECYCLE_OK}
   (func $fails (@name "{escaped}") unreachable)
   (func (export "arcella:component/handler@0.1.0#handle") (param i32 i32 i32 i32) (result i32)
     (call $fails)
@@ -208,12 +192,7 @@ fn trap_in_named_function(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_backtrace_shows_a_hostile_function_name_on_its_own_line() {
     for isolation in [Isolation::Main, Isolation::Worker] {
-        let mut host = Host::new(HostOptions {
-            worker: arcella_host::worker::WorkerCommand {
-                program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-            },
-            ..options()
-        });
+        let mut host = Host::new(test_host_options());
         let mut hostile = manifest("trapper", isolation);
         hostile.module.imports.clear();
         host.install(hostile, trap_in_named_function(HOSTILE))

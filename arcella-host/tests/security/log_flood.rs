@@ -4,10 +4,9 @@
 //! call. They used to travel back in the call's reply as one 164 MB frame,
 //! over the protocol's cap: the worker died and took its group with it.
 
-use arcella_host::worker::WorkerCommand;
-use arcella_host::{Host, HostOptions, Isolation};
+use arcella_host::{Host, Isolation};
 
-use crate::support::{REALLOC, componentize, manifest};
+use crate::support::{LIFECYCLE_OK, REALLOC, componentize, manifest, test_host_options};
 
 /// A module whose `handle` logs `records` messages of 16 KiB, then echoes.
 fn flooder(records: u32) -> Vec<u8> {
@@ -16,12 +15,7 @@ fn flooder(records: u32) -> Vec<u8> {
   (import "arcella:component/logging@0.1.0" "log" (func $log (param i32 i32 i32)))
   (memory (export "memory") 1)
   {REALLOC}
-  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
+  {LIFECYCLE_OK}
   (func (export "arcella:component/handler@0.1.0#handle") (param i32 i32 i32 i32) (result i32)
     (local $i i32)
     (memory.fill (i32.const 8192) (i32.const 120) (i32.const 16384))
@@ -42,13 +36,7 @@ fn flooder(records: u32) -> Vec<u8> {
 
 #[tokio::test]
 async fn ten_thousand_large_records_in_one_call_keep_the_worker_alive() {
-    let mut host = Host::new(HostOptions {
-        cache: None,
-        worker: WorkerCommand {
-            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-        },
-        ..HostOptions::new().unwrap()
-    });
+    let mut host = Host::new(test_host_options());
     host.install(manifest("flood", Isolation::Worker), flooder(10_000))
         .await
         .unwrap();

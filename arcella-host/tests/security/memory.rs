@@ -5,10 +5,9 @@
 //! 60 MiB each used to run, in the host's own process with `isolation = "main"`.
 
 use arcella_host::engine::EngineSettings;
-use arcella_host::worker::WorkerCommand;
 use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
 
-use crate::support::{REALLOC, componentize, manifest};
+use crate::support::{REALLOC, componentize, manifest, test_host_options};
 
 /// A command whose core module defines `extra` memories and `tables` funcref
 /// tables of the given sizes besides its own, then exits successfully.
@@ -37,12 +36,8 @@ fn options(pooling: bool) -> HostOptions {
             pooling,
             ..EngineSettings::default()
         },
-        cache: None,
-        worker: WorkerCommand {
-            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-        },
         stdio: Stdio::Capture { limit: 1 << 20 },
-        ..HostOptions::new().unwrap()
+        ..test_host_options()
     }
 }
 

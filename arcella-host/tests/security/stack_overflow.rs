@@ -4,10 +4,11 @@
 //! store traps as an out-of-bounds access, which says nothing of the real
 //! cause. The error must name the likely stack overflow and the function.
 
-use arcella_host::worker::WorkerCommand;
-use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
+use arcella_host::{Error, Host, Isolation};
 
-use crate::support::{REALLOC, componentize, manifest, module_guest};
+use crate::support::{
+    LIFECYCLE_OK, REALLOC, componentize, manifest, module_guest, test_host_options,
+};
 
 /// A module whose `handle` calls `$deep`, which moves a shadow stack
 /// pointer down 64 bytes and stores to it on each call, then calls itself.
@@ -18,12 +19,7 @@ fn shadow_stack_guest() -> Vec<u8> {
   (memory (export "memory") 1)
   (global $__stack_pointer (mut i32) (i32.const 32768))
   {REALLOC}
-  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
+  {LIFECYCLE_OK}
   (func $deep (param $depth i32)
     (local $frame i32)
     (local.set $frame (i32.sub (global.get $__stack_pointer) (i32.const 64)))
@@ -44,14 +40,7 @@ fn shadow_stack_guest() -> Vec<u8> {
 }
 
 fn host() -> Host {
-    Host::new(HostOptions {
-        cache: None,
-        stdio: Stdio::Discard,
-        worker: WorkerCommand {
-            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-        },
-        ..HostOptions::new().expect("host options")
-    })
+    Host::new(test_host_options())
 }
 
 #[tokio::test]

@@ -8,10 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arcella_host::worker::WorkerCommand;
 use arcella_host::{Host, HostOptions, Isolation, Limits};
 
-use crate::support::{manifest, module_guest};
+use crate::support::{manifest, module_guest, test_host_options};
 
 /// Set in the environment of the test binary when it plays the doomed host.
 const ROLE: &str = "ARCELLA_SECURITY_ROLE";
@@ -27,13 +26,7 @@ async fn doomed_host() {
     if std::env::var_os(ROLE).is_none() {
         return;
     }
-    let mut host = Host::new(HostOptions {
-        cache: None,
-        worker: WorkerCommand {
-            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-        },
-        ..HostOptions::new().unwrap()
-    });
+    let mut host = Host::new(test_host_options());
     let mut spinning = manifest("spin", Isolation::Worker);
     spinning.limits = Limits {
         fuel: u64::MAX / 4,
@@ -107,12 +100,8 @@ async fn flooding_host() {
         return;
     }
     let mut host = Host::new(HostOptions {
-        cache: None,
-        worker: WorkerCommand {
-            program: env!("CARGO_BIN_EXE_arcella-worker").into(),
-        },
         stdio: arcella_host::Stdio::Inherit,
-        ..HostOptions::new().unwrap()
+        ..test_host_options()
     });
     let mut command = manifest("flood", Isolation::Worker);
     command.module.imports.clear();

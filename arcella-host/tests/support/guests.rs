@@ -44,6 +44,17 @@ pub const REALLOC: &str = r#"
     (local.get $ptr))
 "#;
 
+/// `start` and `stop` of a module-world guest that do nothing and succeed
+/// (the result is written at offset 64), for guests that misbehave elsewhere.
+pub const LIFECYCLE_OK: &str = r#"
+  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
+    (i32.store8 (i32.const 64) (i32.const 0))
+    (i32.const 64))
+  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
+    (i32.store8 (i32.const 64) (i32.const 0))
+    (i32.const 64))
+"#;
+
 /// A module-world guest that logs and echoes, counts, and misbehaves on request.
 ///
 /// `start` logs the first `[config]` value (or "started") and fails when
