@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the engine's epoch advances; timeouts are rounded up to this.
+/// How often the engine's epoch advances: a running guest's deadline is
+/// checked, and the guest yields to other tasks, at each tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Wasm stack available to a guest; deeper recursion is a stack-overflow trap.
@@ -131,22 +132,6 @@ fn start_epoch_ticker(engine: &Engine) {
     }
 }
 
-/// Epoch ticks that cover `timeout`, rounded up, plus one for the tick in progress.
-///
-/// Capped so that adding it to the engine's current epoch can never overflow,
-/// whatever duration a caller passes.
-pub fn ticks_for(timeout: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_nanos();
-    let ticks = timeout.as_nanos().div_ceil(tick) + 1;
-    u64::try_from(ticks)
-        .unwrap_or(u64::MAX)
-        .min(MAX_EPOCH_TICKS)
-}
-
-/// The most epoch ticks a deadline may be set ahead: about 45 years of 5 ms ticks,
-/// far past any timeout yet far from `u64::MAX`.
-const MAX_EPOCH_TICKS: u64 = 1 << 38;
-
 /// A cheap handle to an engine and the settings it was made with.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -171,22 +156,5 @@ impl std::fmt::Debug for EngineHandle {
         f.debug_struct("EngineHandle")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_round_up_and_add_one() {
-        assert_eq!(ticks_for(Duration::from_millis(5)), 2);
-        assert_eq!(ticks_for(Duration::from_millis(6)), 3);
-        assert_eq!(ticks_for(Duration::ZERO), 1);
-    }
-
-    #[test]
-    fn absurd_timeouts_saturate_instead_of_overflowing() {
-        assert_eq!(ticks_for(Duration::MAX), MAX_EPOCH_TICKS);
     }
 }

@@ -15,7 +15,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{Module as ModuleBindings, ModulePre};
 use crate::cache::CompileCache;
-use crate::engine::{EngineSettings, shared_engine, ticks_for};
+use crate::engine::{EngineSettings, shared_engine};
 use crate::error::{Error, Result};
 use crate::kind::{ComponentKind, detect, export_names};
 use crate::limits::Limits;
@@ -578,7 +578,8 @@ impl Instance {
     }
 }
 
-/// Prepares a store for one call: fresh fuel, an epoch deadline, a clear limiter.
+/// Prepares a store for one call: fresh fuel, a deadline checked at every
+/// epoch tick, a clear limiter.
 pub(crate) fn arm(
     store: &mut Store<GuestState>,
     limits: &Limits,
@@ -589,9 +590,15 @@ pub(crate) fn arm(
             .set_fuel(limits.fuel)
             .map_err(|error| Error::Host(error.to_string()))?;
     }
-    store.set_epoch_deadline(ticks_for(limits.timeout));
+    let started = Instant::now();
+    store.data_mut().call_deadline = Some(
+        started
+            .checked_add(limits.timeout)
+            .unwrap_or_else(|| started + Limits::MAX_TIMEOUT),
+    );
+    store.set_epoch_deadline(1);
     store.data_mut().limiter.refused = false;
-    Ok(Instant::now())
+    Ok(started)
 }
 
 /// Bounds a call's wall-clock time, including time blocked in host calls

@@ -5,9 +5,10 @@
 //! stdin unless the capabilities grant them.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -83,6 +84,8 @@ pub struct GuestState {
     http: WasiHttpCtx,
     outbound: OutboundPolicy,
     sockets: SocketPolicy,
+    /// When the current call must stop; set as each call is armed.
+    pub(crate) call_deadline: Option<Instant>,
 }
 
 impl GuestState {
@@ -255,9 +258,23 @@ pub(crate) fn new_store(
             mock: settings.mock_network.clone(),
         },
         sockets,
+        call_deadline: None,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
-    store.epoch_deadline_trap();
+    // At each epoch tick a running guest either reaches its call's deadline
+    // and traps, or yields to the runtime: a guest that spins cannot hold a
+    // runtime thread from other requests and tasks until its timeout.
+    store.epoch_deadline_callback(|store| {
+        let expired = store
+            .data()
+            .call_deadline
+            .is_none_or(|deadline| Instant::now() >= deadline);
+        Ok(if expired {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
     Ok(store)
 }

@@ -256,3 +256,34 @@ fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
 }
+
+// Two runtime threads, as on a 2-core machine: spinning guests must not hold both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_guests_do_not_starve_other_requests() {
+    let limits = Limits {
+        timeout: Duration::from_secs(4),
+        fuel: u64::MAX / 4,
+        ..Limits::default()
+    };
+    let address = server(limits, ServeOptions::default()).await;
+    let spin = b"GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let spinning: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(raw(address, spin, Duration::from_secs(20))))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (response, _) = raw(
+        address,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert!(
+        spinning.iter().all(|request| !request.is_finished()),
+        "the quick request was answered only after a spinning one ended"
+    );
+    for request in spinning {
+        let (response, _) = request.await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 504"), "{response:?}");
+    }
+}
