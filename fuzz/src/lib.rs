@@ -1,0 +1,97 @@
+//! What the fuzz targets share: the guests they load, built from the WAT and
+//! WIT in `fuzz/guests/` against the repository's `wit/`, the way the host's
+//! own tests build theirs.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
+use wit_parser::Resolve;
+
+/// The core module of the `invoke` guest.
+pub const PROBE_WAT: &str = include_str!("../guests/probe.wat");
+/// The WIT of the `invoke` guest (package `fuzz:invoke`, world `invoke`).
+pub const PROBE_WIT: &str = include_str!("../guests/probe.wit");
+/// The core module of the `wasi:http/proxy` guest.
+pub const HTTP_WAT: &str = include_str!("../guests/http.wat");
+
+/// The repository's `wit/` folder.
+pub fn wit_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit")
+}
+
+/// Wraps `core_wat` into a component of `world`, resolved in the repository's
+/// WIT plus `extra_wit` when given (whose package is then the one searched).
+pub fn componentize(core_wat: &str, extra_wit: Option<&str>, world: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let (mut package, _) = resolve
+        .push_dir(wit_dir())
+        .expect("the repository's WIT resolves");
+    if let Some(extra) = extra_wit {
+        package = resolve
+            .push_str("extra.wit", extra)
+            .expect("the fuzz guest's WIT resolves");
+    }
+    let world = resolve
+        .select_world(&[package], Some(world))
+        .expect("world exists");
+    let mut module = wat::parse_str(core_wat).expect("guest WAT parses");
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+        .expect("metadata embeds");
+    ComponentEncoder::default()
+        .module(&module)
+        .expect("module is accepted")
+        .validate(true)
+        .encode()
+        .expect("component encodes")
+}
+
+/// A module-world component that also exports `fuzz:invoke/probe`.
+pub fn probe_guest() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| componentize(PROBE_WAT, Some(PROBE_WIT), "invoke"))
+}
+
+/// A `wasi:http/proxy` component that reads the whole request and answers 200.
+pub fn http_guest() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| componentize(HTTP_WAT, None, "wasi:http/proxy"))
+}
+
+/// The smallest component: what the compile-cache target stores.
+pub const TRIVIAL_COMPONENT: &str = "(component (core module (func (export \"f\"))))";
+
+/// Writes a target's generated seeds into the folder named by
+/// `ARCELLA_FUZZ_WRITE_SEEDS`, once per process; does nothing without it.
+///
+/// The committed seeds that only code can produce (encoded frames, built
+/// components, a real cache entry) were written this way:
+/// `ARCELLA_FUZZ_WRITE_SEEDS=fuzz/corpus/<target> cargo +nightly fuzz run <target> -- -runs=0`.
+pub fn write_seeds_if_asked(seeds: impl FnOnce() -> Vec<(&'static str, Vec<u8>)>) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(dir) = std::env::var_os("ARCELLA_FUZZ_WRITE_SEEDS") else {
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("seed folder");
+        for (name, bytes) in seeds() {
+            std::fs::write(dir.join(name), bytes).expect("seed written");
+        }
+    });
+}
+
+/// A private temporary folder, in memory (`/dev/shm`) when there is one:
+/// a target that rewrites a file on every input is otherwise bound by disk
+/// writeback, not by the code under test.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
+            .prefix("arcella-fuzz-")
+            .tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().expect("a temporary folder")
+}
