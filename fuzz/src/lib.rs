@@ -84,14 +84,36 @@ pub fn write_seeds_if_asked(seeds: impl FnOnce() -> Vec<(&'static str, Vec<u8>)>
 /// A private temporary folder, in memory (`/dev/shm`) when there is one:
 /// a target that rewrites a file on every input is otherwise bound by disk
 /// writeback, not by the code under test.
+///
+/// Fixtures live in statics, which are never dropped: libFuzzer ends the
+/// process with `exit`, so the folder is removed by an `atexit` handler.
 pub fn scratch_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("arcella-fuzz-")
-            .tempdir_in(shm)
+    let dir = match tempfile::Builder::new()
+        .prefix("arcella-fuzz-")
+        .tempdir_in(shm)
     {
-        return dir;
+        Ok(dir) => dir,
+        Err(_) => tempfile::tempdir().expect("a temporary folder"),
+    };
+    remove_at_exit(dir.path());
+    dir
+}
+
+fn remove_at_exit(path: &Path) {
+    static PATHS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    extern "C" fn remove_all() {
+        if let Ok(paths) = PATHS.lock() {
+            for path in paths.iter() {
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
     }
-    tempfile::tempdir().expect("a temporary folder")
+    PATHS.lock().expect("not poisoned").push(path.to_path_buf());
+    // SAFETY: `remove_all` is a plain function that neither unwinds nor
+    // relies on anything torn down before `atexit` handlers run.
+    REGISTER.call_once(|| unsafe {
+        libc::atexit(remove_all);
+    });
 }
