@@ -202,6 +202,13 @@ impl HttpService {
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        // wasi:http needs an authority: without one the request is the client's mistake.
+        if request.uri().authority().is_none()
+            && !request.headers().contains_key(hyper::header::HOST)
+        {
+            let response = plain(StatusCode::BAD_REQUEST, "the request has no Host header\n");
+            return Ok(self.log(&method, &path, response, started, 0));
+        }
         let Some(admitted) = self.admission.admit().await else {
             return Ok(self.log(&method, &path, busy(), started, 0));
         };

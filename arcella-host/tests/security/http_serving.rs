@@ -287,3 +287,10 @@ async fn spinning_guests_do_not_starve_other_requests() {
         assert!(response.starts_with("HTTP/1.1 504"), "{response:?}");
     }
 }
+
+#[tokio::test]
+async fn a_request_without_a_host_is_a_400_not_a_500() {
+    let address = server(Limits::default(), ServeOptions::default()).await;
+    let (response, _) = raw(address, b"GET / HTTP/1.0\r\n\r\n", Duration::from_secs(10)).await;
+    assert!(response.starts_with("HTTP/1.0 400"), "{response:?}");
+}
