@@ -17,6 +17,21 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::http_guest;
 
+/// A request the guest answers at once, on a connection closed after it.
+const QUICK: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// A request the guest spins on until its timeout.
+const SPIN: &[u8] = b"GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Limits under which `/loop` runs out of time, never of fuel.
+fn spinning_limits(timeout: Duration) -> Limits {
+    Limits {
+        timeout,
+        fuel: u64::MAX / 4,
+        ..Limits::default()
+    }
+}
+
 async fn server(limits: Limits, options: ServeOptions) -> SocketAddr {
     let loaded = Loaded::compile("web", &http_guest(), EngineSettings::default(), None).unwrap();
     let settings = SandboxSettings {
@@ -115,11 +130,7 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     .await;
     let idle_a = TcpStream::connect(address).await.unwrap();
     let _idle_b = TcpStream::connect(address).await.unwrap();
-    let waiting = tokio::spawn(raw(
-        address,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(20),
-    ));
+    let waiting = tokio::spawn(raw(address, QUICK, Duration::from_secs(20)));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !waiting.is_finished(),
@@ -133,11 +144,7 @@ async fn connections_past_the_cap_wait_until_one_closes() {
 // Spinning guests hold a runtime thread each, as they do when served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_past_the_queue_get_503_with_retry_after_not_500() {
-    let limits = Limits {
-        timeout: Duration::from_secs(3),
-        fuel: u64::MAX / 4,
-        ..Limits::default()
-    };
+    let limits = spinning_limits(Duration::from_secs(3));
     let address = server(
         limits,
         ServeOptions {
@@ -147,19 +154,13 @@ async fn requests_past_the_queue_get_503_with_retry_after_not_500() {
         },
     )
     .await;
-    let spin = b"GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let mut slow = Vec::new();
     for _ in 0..3 {
-        slow.push(tokio::spawn(raw(address, spin, Duration::from_secs(20))));
+        slow.push(tokio::spawn(raw(address, SPIN, Duration::from_secs(20))));
     }
     // Two run and one waits; the next is answered at once, and told when to retry.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (response, _) = raw(
-        address,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(2),
-    )
-    .await;
+    let (response, _) = raw(address, QUICK, Duration::from_secs(2)).await;
     assert!(response.starts_with("HTTP/1.1 503"), "{response:?}");
     assert!(
         response.to_ascii_lowercase().contains("retry-after: 1"),
@@ -231,9 +232,7 @@ fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
     client
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    client
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    client.write_all(QUICK).unwrap();
     let mut response = String::new();
     let _ = client.read_to_string(&mut response);
     child.kill().unwrap();
@@ -260,23 +259,13 @@ fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
 // Two runtime threads, as on a 2-core machine: spinning guests must not hold both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spinning_guests_do_not_starve_other_requests() {
-    let limits = Limits {
-        timeout: Duration::from_secs(4),
-        fuel: u64::MAX / 4,
-        ..Limits::default()
-    };
+    let limits = spinning_limits(Duration::from_secs(4));
     let address = server(limits, ServeOptions::default()).await;
-    let spin = b"GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let spinning: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(raw(address, spin, Duration::from_secs(20))))
+        .map(|_| tokio::spawn(raw(address, SPIN, Duration::from_secs(20))))
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (response, _) = raw(
-        address,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(20),
-    )
-    .await;
+    let (response, _) = raw(address, QUICK, Duration::from_secs(20)).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     assert!(
         spinning.iter().all(|request| !request.is_finished()),
