@@ -18,10 +18,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use arcella_host::engine::EngineSettings;
-use arcella_host::instance::{Instance, Loaded};
+use arcella_host::EngineSettings;
+use arcella_host::internal::{Instance, Loaded};
+use arcella_host::internal::{Sandbox, SandboxSettings};
 use arcella_host::worker::WorkerCommand;
-use arcella_host::{Host, HostOptions, Isolation, Limits, Manifest, SandboxSettings};
+use arcella_host::{Host, HostOptions, Isolation, Limits, Manifest};
 
 /// Steps of the CPU-bound guest's loop.
 const LOOP_STEPS: u32 = 10_000_000;
@@ -113,7 +114,7 @@ enum Work {
     /// `Loaded::instantiate`, `Instance::start`, `handle`, `stop`, drop.
     DirectLifecycle {
         loaded: Loaded,
-        settings: SandboxSettings,
+        sandbox: Sandbox,
         config: Vec<(String, String)>,
     },
     /// `Host::handle` on a module that keeps running.
@@ -135,10 +136,10 @@ impl Work {
             }
             Self::DirectLifecycle {
                 loaded,
-                settings,
+                sandbox,
                 config,
             } => {
-                let mut instance = loaded.instantiate(settings).await.expect("instantiate");
+                let mut instance = loaded.instantiate(sandbox).await.expect("instantiate");
                 instance.start(config).await.expect("start");
                 echo(instance.handle("hello", b"world").await);
                 instance.stop().await.expect("stop");
@@ -240,8 +241,11 @@ async fn cpu_cases() -> Vec<Case> {
             },
             ..SandboxSettings::default()
         };
-        let mut instance = loaded.instantiate(&sandbox).await.expect("instantiate");
-        instance.start(&Vec::new()).await.expect("start");
+        let mut instance = loaded
+            .instantiate(&loaded.sandbox(&sandbox))
+            .await
+            .expect("instantiate");
+        instance.start(&[]).await.expect("start");
         let work = Work::CpuLoop {
             instance,
             expected: expected_spin(),
@@ -282,13 +286,14 @@ fn direct(engine: EngineSettings) -> Work {
     let manifest = bench_manifest(Isolation::Main);
     let loaded =
         Loaded::compile(NAME, &support::module_guest(false), engine, None).expect("compile");
+    let sandbox = loaded.sandbox(&SandboxSettings {
+        limits: manifest.limits.clone(),
+        capabilities: manifest.capabilities.clone(),
+        ..SandboxSettings::default()
+    });
     Work::DirectLifecycle {
         loaded,
-        settings: SandboxSettings {
-            limits: manifest.limits.clone(),
-            capabilities: manifest.capabilities.clone(),
-            ..SandboxSettings::default()
-        },
+        sandbox,
         config: manifest.config,
     }
 }

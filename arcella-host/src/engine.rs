@@ -131,30 +131,3 @@ fn start_epoch_ticker(engine: &Engine) {
         tracing::error!("could not start the epoch ticker; timeouts will not fire: {error}");
     }
 }
-
-/// A cheap handle to an engine and the settings it was made with.
-#[derive(Clone)]
-pub struct EngineHandle {
-    /// The engine.
-    pub engine: Engine,
-    /// What it was configured with.
-    pub settings: EngineSettings,
-}
-
-impl EngineHandle {
-    /// The shared engine for `settings`.
-    pub fn new(settings: EngineSettings) -> wasmtime::Result<Self> {
-        Ok(Self {
-            engine: shared_engine(settings)?,
-            settings,
-        })
-    }
-}
-
-impl std::fmt::Debug for EngineHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineHandle")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}

@@ -188,6 +188,37 @@ pub enum Error {
         /// What is wrong with the call.
         message: String,
     },
+    /// A worker process could not be started.
+    #[error("cannot start a worker for group '{}' ({}): {}", escape(group), program.display(), escape(cause))]
+    WorkerStart {
+        /// The worker group.
+        group: String,
+        /// The executable that was started.
+        program: std::path::PathBuf,
+        /// Why it failed.
+        cause: String,
+    },
+    /// A worker answered something the protocol does not allow (a bug, or
+    /// a worker executable of another version).
+    #[error("worker protocol error: the worker {}", escape(message))]
+    WorkerProtocol {
+        /// What was wrong.
+        message: String,
+    },
+    /// The compile cache could not be used.
+    #[error("compile cache: {}", escape(message))]
+    Cache {
+        /// What failed.
+        message: String,
+    },
+    /// An HTTP component could not listen where it was asked to.
+    #[error("cannot listen on {address}: {}", escape(cause))]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// Why (in use, not permitted…).
+        cause: String,
+    },
     /// The host could not do its own work (files, processes).
     // `_0` is how thiserror names a tuple field inside an expression.
     #[error("{}", escape(_0))]
@@ -273,6 +304,10 @@ impl Error {
             Self::WrongKind { .. } => "wrong-kind",
             Self::UpdateFailed { .. } => "update-failed",
             Self::Invoke { .. } => "invoke",
+            Self::WorkerStart { .. } => "worker-start",
+            Self::WorkerProtocol { .. } => "worker-protocol",
+            Self::Cache { .. } => "cache",
+            Self::Listen { .. } => "listen",
             Self::Host(_) => "host",
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use arcella_host::{Host, HostOptions, Manifest};
+//! use arcella_host::{Host, HostOptions};
 //!
 //! let report = arcella_host::manifest::load("hello/arcella.toml".as_ref())?;
 //! let manifest = report.manifest.expect("a valid manifest");
@@ -18,41 +18,56 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Binaries that embed the host call [`worker::run_if_worker`] first in
-//! `main`: worker isolation re-runs the same executable as a worker.
+//! Binaries that embed the host call [`run_if_worker`] first in `main`:
+//! worker isolation re-runs the same executable as a worker.
 
-pub mod backtrace;
-mod bindings;
 pub mod cache;
 pub mod capabilities;
 pub mod contract;
-mod determinism;
 pub mod diagnostic;
-pub mod dir_grants;
-pub mod engine;
-pub mod error;
-mod host;
 pub mod http;
-pub mod instance;
-pub mod kind;
-pub mod lifecycle;
 pub mod limits;
-pub mod logging;
 pub mod manifest;
-pub mod output;
-mod sandbox;
-mod sockets;
-mod store_limiter;
-pub mod terminal_text;
+pub mod services;
 pub mod worker;
 
+pub use call::{Call, CommandOutput};
 pub use contract::DEFAULT_MAX_COMPONENT_SIZE;
-pub use error::{Error, Result};
+pub use engine::EngineSettings;
+pub use error::{Error, Result, WireDiagnostic};
 pub use host::{Host, HostOptions};
-pub use instance::{Call, CommandOutput};
 pub use kind::ComponentKind;
 pub use lifecycle::ModuleState;
 pub use limits::Limits;
 pub use manifest::{Isolation, Manifest};
-pub use output::{Captured, Stdio};
-pub use sandbox::SandboxSettings;
+pub use services::logging::{Level, LogCallback, LogRecord};
+pub use services::wasi::output::{Captured, OutputCallback, Stdio, Stream};
+pub use services::{Backends, outbound_http::Network};
+pub use store::Observers;
+pub use terminal_text::escape;
+pub use worker::{WorkerCommand, run_if_worker};
+
+/// Internals other crates of this workspace (benchmarks, fuzzing) drive
+/// directly; not a stable API.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::engine::{MAX_WASM_STACK, shared_engine};
+    pub use crate::instance::Instance;
+    pub use crate::loaded::Loaded;
+    pub use crate::store::{Sandbox, SandboxSettings};
+}
+
+mod backtrace;
+mod bindings;
+mod call;
+mod enforce;
+mod engine;
+mod error;
+mod host;
+mod instance;
+mod kind;
+mod lifecycle;
+mod loaded;
+mod placement;
+mod store;
+mod terminal_text;

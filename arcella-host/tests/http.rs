@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arcella_host::engine::EngineSettings;
+use arcella_host::EngineSettings;
+use arcella_host::Limits;
 use arcella_host::http::{HttpService, ServeOptions};
-use arcella_host::instance::Loaded;
-use arcella_host::{Limits, SandboxSettings};
+use arcella_host::internal::Loaded;
+use arcella_host::internal::SandboxSettings;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,7 +27,7 @@ async fn server(limits: Limits, http: &[&str], options: ServeOptions) -> SocketA
         ..SandboxSettings::default()
     };
     settings.capabilities.http = http.iter().map(ToString::to_string).collect();
-    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options).unwrap());
+    let service = Arc::new(HttpService::new(Arc::new(loaded), &settings, options).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(service.serve(listener, std::future::pending()));
@@ -215,6 +216,8 @@ async fn a_worker_serves_http_and_a_new_one_takes_over_when_it_is_killed() {
 
     let mut manifest = Manifest::defaults("web", std::path::Path::new("."));
     manifest.module.isolation = Isolation::Worker;
+    manifest.module.imports = vec!["wasi:http/outgoing-handler@0.2.0".into()];
+    manifest.capabilities.http = vec!["api.example.com".into()];
     let options = HostOptions {
         cache: None,
         worker: WorkerCommand {
@@ -226,12 +229,14 @@ async fn a_worker_serves_http_and_a_new_one_takes_over_when_it_is_killed() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let wasm = guest();
     let server = tokio::spawn(async move {
-        arcella_host::http::serve_component(
-            &manifest,
-            &wasm,
-            &options,
-            "127.0.0.1:0".parse().unwrap(),
-            ServeOptions::default(),
+        let mut host = arcella_host::Host::new(options);
+        host.install(manifest, wasm).await.unwrap();
+        host.serve(
+            "web",
+            ServeOptions {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..ServeOptions::default()
+            },
             |address| {
                 let _ = listening.send(address);
             },
@@ -272,4 +277,57 @@ async fn a_worker_serves_http_and_a_new_one_takes_over_when_it_is_killed() {
         children_named("arcella-worker").is_empty(),
         "the worker is gone after shutdown"
     );
+}
+
+/// A module (`tests/fixtures/fetch-module`) that imports what the HTTP guest
+/// imports beyond `wasi:cli`: `wasi:http/outgoing-handler`.
+fn fetch_module() -> Vec<u8> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target_dir = workspace.join("target/e2e");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+        .arg("--manifest-path")
+        .arg(workspace.join("tests/fixtures/fetch-module/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the fetch module failed");
+    std::fs::read(target_dir.join("wasm32-wasip2/release/fetch_module.wasm")).unwrap()
+}
+
+/// What installing `wasm` as `name` under `manifest` says, with `max_size` as the size cap.
+async fn install_error(name: &str, wasm: Vec<u8>, max_size: u64) -> arcella_host::Error {
+    use arcella_host::{Host, HostOptions, Manifest};
+    let manifest = Manifest::defaults(name, std::path::Path::new("."));
+    let mut host = Host::new(HostOptions {
+        cache: None,
+        max_component_size: max_size,
+        ..HostOptions::new().unwrap()
+    });
+    host.install(manifest, wasm).await.unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_component_is_refused_before_serving_as_a_module_is() {
+    use arcella_host::Error;
+    let codes = |error: &Error| match error {
+        Error::Contract { diagnostics, .. } => diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.code.clone())
+            .collect::<Vec<_>>(),
+        other => panic!("not a contract error: {other}"),
+    };
+    // Both import `wasi:http/outgoing-handler`; neither manifest declares or grants it.
+    let http = install_error("web", guest(), u64::MAX).await;
+    let module = install_error("fetcher", fetch_module(), u64::MAX).await;
+    assert_eq!(codes(&http), ["A0603", "A0604"], "{http}");
+    assert_eq!(codes(&http), codes(&module));
+
+    let http = install_error("web", guest(), 1024).await;
+    let module = install_error("fetcher", fetch_module(), 1024).await;
+    assert!(
+        matches!(http, Error::TooLarge { limit: 1024, .. }),
+        "{http}"
+    );
+    assert_eq!(http.kind(), module.kind());
 }

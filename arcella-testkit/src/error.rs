@@ -213,7 +213,7 @@ impl std::fmt::Display for StepError {
                     f,
                     "\n  {:<5} {}",
                     log.level.to_string(),
-                    arcella_host::terminal_text::escape(&log.message)
+                    arcella_host::escape(&log.message)
                 )?;
             }
         }

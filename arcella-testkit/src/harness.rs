@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arcella_host::engine::MAX_WASM_STACK;
 use arcella_host::http::HttpService;
+use arcella_host::internal::MAX_WASM_STACK;
 use arcella_host::limits::{format_duration, format_size};
-use arcella_host::logging::{Level, LogRecord};
-use arcella_host::worker::WorkerCommand;
-use arcella_host::{ComponentKind, Host, HostOptions, Isolation, ModuleState, Stdio};
+use arcella_host::{
+    ComponentKind, Host, HostOptions, Isolation, Level, LogRecord, ModuleState, Observers, Stdio,
+    WorkerCommand,
+};
 use http_body_util::BodyExt as _;
 
 use crate::builder::{HarnessBuilder, HarnessSettings, Overrides, find_worker};
@@ -239,14 +240,20 @@ impl Harness {
             stdio: Stdio::Capture {
                 limit: builder.settings.capture_limit,
             },
-            on_log: Some(Arc::new(move |record: &LogRecord| {
-                lock(&sink).push(record.clone());
-            })),
             ..base_options()?
         };
-        let network = Arc::new(MockedNetwork::new(builder.settings.mocks.clone()));
+        // Outbound HTTP is answered by the mocks wherever the module runs, in a worker too.
+        let network = Arc::new(MockedNetwork::new(&builder.settings.mocks));
         let options = HostOptions {
-            mock_network: Some(network.clone()),
+            observers: Observers {
+                on_log: Some(Arc::new(move |record: &LogRecord| {
+                    lock(&sink).push(record.clone());
+                })),
+                on_outbound: Some(network.recorder()),
+            },
+            backends: arcella_host::Backends {
+                network: network.network(),
+            },
             ..options
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -473,7 +480,7 @@ impl Harness {
             Ok((parts, body, fuel)) => {
                 let response = HttpResponse {
                     status: parts.status.as_u16(),
-                    headers: arcella_host::http::outbound::header_pairs(&parts.headers),
+                    headers: arcella_host::services::outbound_http::header_pairs(&parts.headers),
                     body,
                 };
                 let result = StepResult::Response {

@@ -27,7 +27,7 @@ mod harness;
 mod mock;
 pub mod trace;
 
-pub use arcella_host::logging::Level;
+pub use arcella_host::services::logging::Level;
 pub use arcella_host::{ComponentKind, Isolation, ModuleState};
 pub use builder::{COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HarnessBuilder, WORKER_EXE_ENV};
 pub use error::{Error, StepError};

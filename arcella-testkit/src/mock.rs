@@ -4,8 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use arcella_host::http::outbound::Denial;
-use arcella_host::http::{MockNetwork, OutboundRequest, OutboundResponse};
+use arcella_host::Network;
+use arcella_host::services::outbound_http::{
+    MockRoute, OutboundAnswer as HostAnswer, OutboundCallback, OutboundRecord, OutboundResponse,
+};
 
 use crate::trace::{Outbound, OutboundAnswer};
 
@@ -81,68 +83,60 @@ impl HttpMock {
         self
     }
 
-    fn matches(&self, request: &OutboundRequest) -> bool {
-        let url = match self.url.strip_suffix('*') {
-            Some(prefix) => request.url.starts_with(prefix),
-            None => request.url == self.url,
-        };
-        url && request.method.eq_ignore_ascii_case(&self.method)
-            && self.headers.iter().all(|(name, value)| {
-                request.headers.iter().any(|(given, given_value)| {
-                    given.eq_ignore_ascii_case(name) && given_value == value
-                })
-            })
+    /// The route the host answers with.
+    fn route(&self) -> MockRoute {
+        MockRoute {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            response: OutboundResponse {
+                status: self.status,
+                headers: self.response_headers.clone(),
+                body: self.body.clone(),
+            },
+        }
     }
 }
 
-/// The network a harness's guest sees: its mocks, and a record of every request.
+/// The network a harness's guest sees: its mocks, answered by the host
+/// wherever the guest runs (in a worker too), and a record of every request.
 pub(crate) struct MockedNetwork {
-    mocks: Vec<HttpMock>,
+    network: Network,
     calls: Arc<Mutex<Vec<Outbound>>>,
 }
 
 impl MockedNetwork {
-    pub(crate) fn new(mocks: Vec<HttpMock>) -> Self {
+    pub(crate) fn new(mocks: &[HttpMock]) -> Self {
         Self {
-            mocks,
+            network: Network::Mocked(mocks.iter().map(HttpMock::route).collect()),
             calls: Arc::default(),
         }
+    }
+
+    /// The backend the host builds from the mocks.
+    pub(crate) fn network(&self) -> Network {
+        self.network.clone()
+    }
+
+    /// Records each request the host reports.
+    pub(crate) fn recorder(&self) -> OutboundCallback {
+        let calls = self.calls.clone();
+        Arc::new(move |record: &OutboundRecord| {
+            lock(&calls).push(Outbound {
+                method: record.method.clone(),
+                url: record.url.clone(),
+                answer: match record.answer {
+                    HostAnswer::Mocked(status) => OutboundAnswer::Status(status),
+                    HostAnswer::NoRoute => OutboundAnswer::NoMock,
+                    HostAnswer::Denied => OutboundAnswer::Denied,
+                },
+            });
+        })
     }
 
     /// The requests made since the last call, in order.
     pub(crate) fn take_calls(&self) -> Vec<Outbound> {
         std::mem::take(&mut *lock(&self.calls))
-    }
-
-    fn record(&self, method: &str, url: &str, answer: OutboundAnswer) {
-        lock(&self.calls).push(Outbound {
-            method: method.to_string(),
-            url: url.to_string(),
-            answer,
-        });
-    }
-}
-
-impl MockNetwork for MockedNetwork {
-    fn answer(&self, request: &OutboundRequest) -> Option<OutboundResponse> {
-        let Some(mock) = self.mocks.iter().find(|mock| mock.matches(request)) else {
-            self.record(&request.method, &request.url, OutboundAnswer::NoMock);
-            return None;
-        };
-        self.record(
-            &request.method,
-            &request.url,
-            OutboundAnswer::Status(mock.status),
-        );
-        Some(OutboundResponse {
-            status: mock.status,
-            headers: mock.response_headers.clone(),
-            body: mock.body.clone(),
-        })
-    }
-
-    fn denied(&self, method: &str, url: &str, _denial: &Denial) {
-        self.record(method, url, OutboundAnswer::Denied);
     }
 }
 
@@ -155,6 +149,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arcella_host::services::outbound_http::OutboundRequest;
 
     fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> OutboundRequest {
         OutboundRequest {
@@ -170,7 +165,9 @@ mod tests {
 
     #[test]
     fn mocks_match_on_method_url_and_headers() {
-        let mock = HttpMock::get("https://api.example.com/a").header("Accept", "text/plain");
+        let mock = HttpMock::get("https://api.example.com/a")
+            .header("Accept", "text/plain")
+            .route();
         assert!(mock.matches(&request(
             "GET",
             "https://api.example.com/a",
@@ -187,29 +184,31 @@ mod tests {
             "https://api.example.com/b",
             &[("accept", "text/plain")]
         )));
-        let prefix = HttpMock::get("https://api.example.com/users/*");
+        let prefix = HttpMock::get("https://api.example.com/users/*").route();
         assert!(prefix.matches(&request("GET", "https://api.example.com/users/7", &[])));
         assert!(!prefix.matches(&request("GET", "https://api.example.com/teams/7", &[])));
     }
 
     #[test]
-    fn every_request_is_recorded_with_what_it_got() {
-        let network = MockedNetwork::new(vec![HttpMock::get("http://a.test/").respond(204, "")]);
-        assert_eq!(
-            network
-                .answer(&request("GET", "http://a.test/", &[]))
-                .map(|r| r.status),
-            Some(204)
-        );
-        assert!(
-            network
-                .answer(&request("GET", "http://b.test/", &[]))
-                .is_none()
-        );
+    fn every_reported_request_is_recorded_with_what_it_got() {
+        let network = MockedNetwork::new(&[HttpMock::get("http://a.test/").respond(204, "")]);
+        let record = network.recorder();
+        for answer in [
+            HostAnswer::Mocked(204),
+            HostAnswer::NoRoute,
+            HostAnswer::Denied,
+        ] {
+            record(&OutboundRecord {
+                method: "GET".into(),
+                url: "http://a.test/".into(),
+                answer,
+            });
+        }
         let calls = network.take_calls();
-        assert_eq!(calls.len(), 2);
+        assert_eq!(calls.len(), 3);
         assert_eq!(calls[0].answer, OutboundAnswer::Status(204));
         assert_eq!(calls[1].answer, OutboundAnswer::NoMock);
+        assert_eq!(calls[2].answer, OutboundAnswer::Denied);
         assert!(network.take_calls().is_empty());
     }
 }

@@ -8,7 +8,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use arcella_host::logging::{Level, LogRecord};
+use arcella_host::services::logging::{Level, LogRecord};
 
 /// Everything a [`Harness`](crate::Harness) did to its component, in order.
 ///

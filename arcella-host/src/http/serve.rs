@@ -25,16 +25,16 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use wasmtime::PoolConcurrencyLimitError;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as HttpError, WasiHttpView};
 
+use crate::enforce::{Budget, call_bound, guarded};
 use crate::error::Error;
-use crate::instance::{Loaded, arm, classify, fuel_used};
 use crate::limits::format_size;
-use crate::sandbox::SandboxSettings;
+use crate::loaded::Loaded;
+use crate::store::{Sandbox, SandboxSettings};
 
 use super::admission::{AcceptBackoff, Admission};
 
@@ -43,9 +43,6 @@ pub const DEFAULT_MAX_BODY: u64 = 2 << 20;
 
 /// Where the server listens by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// Extra time after the timeout for a guest blocked in a host call.
-const GRACE: Duration = Duration::from_millis(250);
 
 /// Connections served at once, by default; more wait in the kernel's backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
@@ -61,8 +58,10 @@ pub const DEFAULT_MAX_QUEUED_REQUESTS: usize = 1024;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How an HTTP component is served.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ServeOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
     /// Request bodies larger than this get a 413.
     pub max_body: u64,
     /// Connections served at once; further ones wait in the listen backlog.
@@ -78,6 +77,7 @@ pub struct ServeOptions {
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body: DEFAULT_MAX_BODY,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -90,7 +90,7 @@ impl Default for ServeOptions {
 /// One HTTP component, ready to serve requests.
 pub struct HttpService {
     loaded: Arc<Loaded>,
-    settings: SandboxSettings,
+    sandbox: Sandbox,
     options: ServeOptions,
     admission: Admission,
 }
@@ -99,7 +99,17 @@ impl HttpService {
     /// A service for `loaded`, an HTTP component, running each request under `settings`.
     pub fn new(
         loaded: Arc<Loaded>,
-        settings: SandboxSettings,
+        settings: &SandboxSettings,
+        options: ServeOptions,
+    ) -> crate::Result<Self> {
+        let sandbox = loaded.sandbox(settings);
+        Self::with_sandbox(loaded, sandbox, options)
+    }
+
+    /// A service for `loaded` whose stores are built from `sandbox`.
+    pub(crate) fn with_sandbox(
+        loaded: Arc<Loaded>,
+        sandbox: Sandbox,
         options: ServeOptions,
     ) -> crate::Result<Self> {
         if loaded.proxy_pre().is_none() {
@@ -113,7 +123,7 @@ impl HttpService {
             Admission::new(options.max_concurrent_requests, options.max_queued_requests);
         Ok(Self {
             loaded,
-            settings,
+            sandbox,
             options,
             admission,
         })
@@ -176,7 +186,7 @@ impl HttpService {
         }
         drop(listener);
         let drain = async { while connections.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.settings.limits.timeout.saturating_add(GRACE), drain)
+        if tokio::time::timeout(call_bound(self.sandbox.limits()), drain)
             .await
             .is_err()
         {
@@ -297,7 +307,7 @@ impl HttpService {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<HttpError>,
     {
-        let limits = self.settings.limits.clone();
+        let limits = self.sandbox.limits().clone();
         let metered = self.loaded.metered();
         let max_body = self.options.max_body;
         let request = request.map(move |body| {
@@ -309,7 +319,7 @@ impl HttpService {
                 },
             )
         });
-        let mut store = self.loaded.new_store(&self.settings)?;
+        let mut store = self.sandbox.store(self.loaded.engine())?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let host_error = |error: wasmtime::Error| Error::Host(format!("{error:#}"));
         let incoming = store
@@ -323,34 +333,29 @@ impl HttpService {
             .new_response_outparam(sender)
             .map_err(host_error)?;
         let Some(pre) = self.loaded.proxy_pre().cloned() else {
-            return Err(Error::Host("not an HTTP component".into()));
+            return Err(Error::WrongKind {
+                module: self.loaded.name().to_string(),
+                kind: self.loaded.kind().to_string(),
+                action: "serve HTTP".into(),
+            });
         };
         let module = self.loaded.name().to_string();
         let task = tokio::spawn(async move {
-            arm(&mut store, &limits, metered)?;
-            let call = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, incoming, outparam)
-                    .await
+            let budget = Budget {
+                limits: &limits,
+                metered,
             };
-            let outcome = tokio::time::timeout(limits.timeout.saturating_add(GRACE), call).await;
-            let fuel = fuel_used(&store, &limits, metered);
-            match outcome {
-                Ok(Ok(())) => Ok(fuel),
-                Ok(Err(error)) if error.is::<PoolConcurrencyLimitError>() => {
-                    Err(Error::Overloaded {
-                        module: store.data().module().to_string(),
-                        reason: error.to_string(),
-                    })
-                }
-                Ok(Err(error)) => Err(classify(&error, &store, &limits)),
-                Err(_) => Err(Error::Timeout {
-                    module: store.data().module().to_string(),
-                    after: limits.timeout,
-                }),
-            }
+            let call = guarded(&mut store, budget, |store| {
+                Box::pin(async move {
+                    let proxy = pre.instantiate_async(&mut *store).await?;
+                    proxy
+                        .wasi_http_incoming_handler()
+                        .call_handle(&mut *store, incoming, outparam)
+                        .await
+                })
+            })
+            .await?;
+            Ok(call.fuel)
         });
         match receiver.await {
             Ok(Ok(response)) => Ok((response, task)),
@@ -417,148 +422,23 @@ fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBo
     response
 }
 
-/// Binds `address`, serves until `shutdown`, and returns when in-flight requests are done.
-pub async fn serve(
+/// Binds `options.listen`, tells `on_listening` where, and serves `service`
+/// until `shutdown`; returns when requests in flight are done.
+pub(crate) async fn bind_and_serve(
     service: HttpService,
-    address: SocketAddr,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let listener = TcpListener::bind(address).await?;
-    Arc::new(service).serve(listener, shutdown).await
-}
-
-/// Serves `wasm` (an HTTP component) under `manifest`'s limits and
-/// capabilities, one fresh instance per request, until `shutdown`.
-///
-/// With `isolation = "worker"` the component is compiled and served in a
-/// worker process: a guest never runs in this one. If the worker dies, it
-/// is logged and a new one serves on the same address. With `"main"` it is
-/// served here.
-pub async fn serve_component(
-    manifest: &crate::Manifest,
-    wasm: &[u8],
-    host: &crate::HostOptions,
-    address: SocketAddr,
-    options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> crate::Result<()> {
-    if wasm.len() as u64 > host.max_component_size {
-        return Err(Error::TooLarge {
-            size: wasm.len() as u64,
-            limit: host.max_component_size,
-        });
-    }
-    match manifest.module.isolation {
-        crate::Isolation::Main => {
-            serve_here(
-                manifest,
-                wasm,
-                host,
-                address,
-                options,
-                on_listening,
-                shutdown,
-            )
-            .await
-        }
-        crate::Isolation::Worker => {
-            serve_in_worker(
-                manifest,
-                wasm,
-                host,
-                address,
-                options,
-                on_listening,
-                shutdown,
-            )
-            .await
-        }
-    }
-}
-
-async fn serve_here(
-    manifest: &crate::Manifest,
-    wasm: &[u8],
-    host: &crate::HostOptions,
-    address: SocketAddr,
-    options: ServeOptions,
-    on_listening: impl FnOnce(SocketAddr),
-    shutdown: impl Future<Output = ()>,
-) -> crate::Result<()> {
-    let name = &manifest.module.name;
-    let loaded = Loaded::compile(name, wasm, host.engine, host.cache.as_ref())?;
-    let settings = host.sandbox(manifest, Vec::new());
-    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options)?);
+    let address = service.options.listen;
     let listener = TcpListener::bind(address)
         .await
-        .map_err(|error| Error::Host(format!("cannot listen on {address}: {error}")))?;
+        .map_err(|error| Error::Listen {
+            address,
+            cause: error.to_string(),
+        })?;
     on_listening(listener.local_addr().unwrap_or(address));
-    service
+    Arc::new(service)
         .serve(listener, shutdown)
         .await
         .map_err(|error| Error::Host(format!("serving failed: {error}")))
-}
-
-/// Time a worker has to compile the component and bind its address.
-const WORKER_START: Duration = Duration::from_secs(120);
-
-async fn serve_in_worker(
-    manifest: &crate::Manifest,
-    wasm: &[u8],
-    host: &crate::HostOptions,
-    address: SocketAddr,
-    options: ServeOptions,
-    on_listening: impl FnOnce(SocketAddr),
-    shutdown: impl Future<Output = ()>,
-) -> crate::Result<()> {
-    use crate::worker::WorkerGroup;
-    use crate::worker::protocol::{Reply, Request};
-
-    let name = &manifest.module.name;
-    let mut request = Request::ServeHttp {
-        name: name.clone(),
-        wasm: wasm.to_vec(),
-        settings: host.wire_settings(manifest),
-        listen: address,
-        max_body: options.max_body,
-    };
-    let grace = manifest.limits.timeout.saturating_add(GRACE);
-    let mut on_listening = Some(on_listening);
-    let mut restarts: u32 = 0;
-    tokio::pin!(shutdown);
-    loop {
-        let mut worker = WorkerGroup::spawn(&format!("http:{name}"), &host.worker)?;
-        let reply = worker
-            .call(&request, WORKER_START, &host.stdio, host.on_log.as_ref())
-            .await?;
-        let Reply::Listening(bound) = reply else {
-            return Err(Error::Host(format!(
-                "the worker serving '{name}' answered {reply:?}"
-            )));
-        };
-        if let Some(on_listening) = on_listening.take() {
-            on_listening(bound);
-        }
-        // A new worker serves on the same address, even when port 0 was asked for.
-        if let Request::ServeHttp { listen, .. } = &mut request {
-            *listen = bound;
-        }
-        match worker
-            .relay_until(&mut shutdown, grace, &host.stdio, host.on_log.as_ref())
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(died) => {
-                restarts += 1;
-                tracing::error!(target: "arcella::http", module = name.as_str(), "{died}; starting a new worker");
-                // A worker that keeps dying is restarted ever more slowly, up to 5 s apart.
-                let backoff = Duration::from_millis(100) * 2u32.pow(restarts.min(6));
-                tokio::select! {
-                    () = tokio::time::sleep(backoff.min(Duration::from_secs(5))) => {}
-                    () = &mut shutdown => return Ok(()),
-                }
-            }
-        }
-    }
 }

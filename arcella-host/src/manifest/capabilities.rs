@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::capabilities::{Capabilities, DirGrant, EnvGrant, SocketGrant};
 use crate::diagnostic::Code;
-use crate::http::outbound::HostPattern;
+use crate::services::outbound_http::HostPattern;
 
 use super::table::{Findings, Section, expect_string_list};
 

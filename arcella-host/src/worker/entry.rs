@@ -9,14 +9,16 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use super::lifeline;
-use super::protocol::{Event, OutputMode, Reply, Request, WireSettings, write_frame};
+use super::protocol::{Event, Reply, Request, WireSettings, write_frame};
 use crate::cache::CompileCache;
 use crate::error::{Error, Result};
 use crate::http::{HttpService, ServeOptions};
-use crate::instance::{Instance, Loaded};
-use crate::logging::LogRecord;
-use crate::output::{Stdio, Stream};
-use crate::sandbox::SandboxSettings;
+use crate::loaded::Loaded;
+use crate::placement::Local;
+use crate::services::logging::LogRecord;
+use crate::services::outbound_http::OutboundRecord;
+use crate::services::wasi::output::{OutputCallback, Stdio, Stream};
+use crate::store::{Observers, SandboxSettings};
 
 /// The environment variable that turns a process into a worker.
 pub const WORKER_ENV: &str = "ARCELLA_WORKER";
@@ -54,12 +56,6 @@ pub fn run_if_worker() {
     std::process::exit(code);
 }
 
-struct WorkerModule {
-    loaded: Loaded,
-    settings: WireSettings,
-    instance: Option<Instance>,
-}
-
 /// Frames go back to the host one at a time, whoever writes them (a reply,
 /// or a guest's log or output), over the socket that is this process's stdin.
 type FrameWriter = Arc<Mutex<std::os::unix::net::UnixStream>>;
@@ -82,7 +78,7 @@ fn host_channel() -> std::io::Result<std::os::unix::net::UnixStream> {
 async fn serve() -> std::io::Result<()> {
     let writer: FrameWriter = Arc::new(Mutex::new(host_channel()?));
     let requests = lifeline::Requests::read_stdin()?;
-    let mut modules: HashMap<String, WorkerModule> = HashMap::new();
+    let mut modules: HashMap<String, Local> = HashMap::new();
     let mut server: Option<HttpServer> = None;
     while let Some(request) = requests.next()? {
         let _busy = requests.busy();
@@ -91,17 +87,16 @@ async fn serve() -> std::io::Result<()> {
                 name,
                 wasm,
                 settings,
-                listen,
-                max_body,
-            } if server.is_none() => HttpServer::start(
-                &name, &wasm, &settings, listen, max_body, &writer,
-            )
-            .map(|started| {
-                let address = started.address;
-                server = Some(started);
-                Reply::Listening(address)
+                options,
+            } if server.is_none() => HttpServer::start(&name, &wasm, &settings, options, &writer)
+                .map(|started| {
+                    let address = started.address;
+                    server = Some(started);
+                    Reply::Listening(address)
+                }),
+            Request::ServeHttp { .. } => Err(Error::WorkerProtocol {
+                message: "asked to serve twice".into(),
             }),
-            Request::ServeHttp { .. } => Err(Error::Host("this worker is already serving".into())),
             Request::StopServing => {
                 if let Some(server) = server.take() {
                     server.stop();
@@ -131,29 +126,23 @@ impl HttpServer {
         name: &str,
         wasm: &[u8],
         settings: &WireSettings,
-        listen: std::net::SocketAddr,
-        max_body: u64,
+        options: ServeOptions,
         writer: &FrameWriter,
     ) -> Result<Self> {
-        let cache = match &settings.cache_dir {
-            Some(dir) => {
-                Some(CompileCache::open(dir).map_err(|error| Error::Host(error.to_string()))?)
-            }
-            None => None,
-        };
+        let cache = open_cache(settings)?;
         let loaded = Loaded::compile(name, wasm, settings.engine, cache.as_ref())?;
-        let sandbox = sandbox(settings, writer, Stdio::Discard, Vec::new());
+        let listen = options.listen;
         let service = HttpService::new(
             Arc::new(loaded),
-            sandbox,
-            ServeOptions {
-                max_body,
-                ..ServeOptions::default()
-            },
+            &sandbox_settings(settings, writer),
+            options,
         )?;
         let listener = std::net::TcpListener::bind(listen)
             .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
-            .map_err(|error| Error::Host(format!("cannot listen on {listen}: {error}")))?;
+            .map_err(|error| Error::Listen {
+                address: listen,
+                cause: error.to_string(),
+            })?;
         let address = listener.local_addr().unwrap_or(listen);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -194,33 +183,45 @@ impl HttpServer {
     }
 }
 
-fn sandbox(
-    settings: &WireSettings,
-    writer: &FrameWriter,
-    stdio: Stdio,
-    args: Vec<String>,
-) -> SandboxSettings {
-    let log_writer = writer.clone();
+/// What a worker's stores are built from: its guests' logs and outbound
+/// records go back to the host as events; module output is dropped.
+fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSettings {
+    let (log_writer, outbound_writer) = (writer.clone(), writer.clone());
     SandboxSettings {
         limits: settings.limits.clone(),
         capabilities: settings.capabilities.clone(),
-        args,
+        args: Vec::new(),
         deterministic: settings.deterministic,
-        stdio,
-        on_log: Some(Arc::new(move |record: &LogRecord| {
-            let _ = send(&log_writer, &Event::Log(record.clone()));
-        })),
-        mock_network: None,
-        opened_dirs: crate::dir_grants::OpenedDirs::default(),
+        stdio: Stdio::Discard,
+        observers: Observers {
+            on_log: Some(Arc::new(move |record: &LogRecord| {
+                let _ = send(&log_writer, &Event::Log(record.clone()));
+            })),
+            on_outbound: Some(Arc::new(move |record: &OutboundRecord| {
+                let _ = send(&outbound_writer, &Event::Outbound(record.clone()));
+            })),
+        },
+        backends: settings.backends.clone(),
     }
 }
 
+fn open_cache(settings: &WireSettings) -> Result<Option<CompileCache>> {
+    settings
+        .cache_dir
+        .as_ref()
+        .map(|dir| {
+            CompileCache::open(dir).map_err(|error| Error::Cache {
+                message: error.to_string(),
+            })
+        })
+        .transpose()
+}
+
 async fn handle(
-    modules: &mut HashMap<String, WorkerModule>,
+    modules: &mut HashMap<String, Local>,
     request: Request,
     writer: &FrameWriter,
 ) -> Result<Reply> {
-    let missing = |key: &str| Error::Host(format!("worker has no module '{key}' installed"));
     match request {
         Request::Install {
             key,
@@ -229,12 +230,7 @@ async fn handle(
             wasm,
             settings,
         } => {
-            let cache = match &settings.cache_dir {
-                Some(dir) => {
-                    Some(CompileCache::open(dir).map_err(|error| Error::Host(error.to_string()))?)
-                }
-                None => None,
-            };
+            let cache = open_cache(&settings)?;
             let loaded = if wasm.is_empty() {
                 match Loaded::cached(&name, &hash, settings.engine, cache.as_ref())? {
                     Some(loaded) => loaded,
@@ -244,89 +240,30 @@ async fn handle(
                 Loaded::compile(&name, &wasm, settings.engine, cache.as_ref())?
             };
             let kind = loaded.kind();
-            modules.insert(
-                key,
-                WorkerModule {
-                    loaded,
-                    settings,
-                    instance: None,
-                },
+            let output_writer = writer.clone();
+            let forward: OutputCallback = Arc::new(move |stream: Stream, bytes: &[u8]| {
+                let _ = send(&output_writer, &Event::Output(stream, bytes.to_vec()));
+            });
+            let local = Local::new(
+                Arc::new(loaded),
+                &sandbox_settings(&settings, writer),
+                Some(forward),
             );
+            modules.insert(key, local);
             Ok(Reply::Installed(kind))
         }
-        Request::Start { key, config } => {
-            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
-            module.instance = None;
-            let settings = sandbox(&module.settings, writer, Stdio::Discard, Vec::new());
-            let mut instance = module.loaded.instantiate(&settings).await?;
-            let call = instance.start(&config).await?;
-            module.instance = Some(instance);
-            Ok(Reply::Started(call))
-        }
-        Request::Handle {
-            key,
-            topic,
-            payload,
-        } => {
-            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
-            let instance = module
-                .instance
-                .as_mut()
-                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
-            match instance.handle(&topic, &payload).await {
-                Ok(call) => Ok(Reply::Handled(call)),
-                Err(error) => {
-                    module.instance = None;
-                    Err(error)
-                }
-            }
-        }
-        Request::Invoke { key, call } => {
-            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
-            let instance = module
-                .instance
-                .as_mut()
-                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
-            match instance.invoke(&call).await {
-                Ok(call) => Ok(Reply::Invoked(call)),
-                Err(error @ Error::Invoke { .. }) => Err(error),
-                Err(error) => {
-                    module.instance = None;
-                    Err(error)
-                }
-            }
-        }
-        Request::Stop { key } => {
-            let module = modules.get_mut(&key).ok_or_else(|| missing(&key))?;
-            let mut instance = module
-                .instance
-                .take()
-                .ok_or_else(|| Error::Host(format!("module '{key}' is not running")))?;
-            instance.stop().await.map(Reply::Stopped)
-        }
-        Request::Run { key, args, output } => {
-            let module = modules.get(&key).ok_or_else(|| missing(&key))?;
-            let stdio = match output {
-                OutputMode::Discard => Stdio::Discard,
-                // This process's stdout and stderr are the host's own.
-                OutputMode::Inherit => Stdio::Inherit,
-                OutputMode::Capture { limit } => Stdio::Capture { limit },
-                OutputMode::Forward => {
-                    let output_writer = writer.clone();
-                    Stdio::Forward(Arc::new(move |stream: Stream, bytes: &[u8]| {
-                        let _ = send(&output_writer, &Event::Output(stream, bytes.to_vec()));
-                    }))
-                }
-            };
-            let settings = sandbox(&module.settings, writer, stdio, args);
-            module.loaded.run_command(&settings).await.map(Reply::Ran)
+        Request::Call { key, op } => {
+            let module = modules.get_mut(&key).ok_or_else(|| Error::WorkerProtocol {
+                message: format!("no module '{key}' is installed in the worker"),
+            })?;
+            module.call(op).await.map(Reply::Done)
         }
         Request::Remove { key } => {
             modules.remove(&key);
             Ok(Reply::Removed)
         }
-        Request::ServeHttp { .. } | Request::StopServing => Err(Error::Host(
-            "HTTP serving is handled by the request loop".into(),
-        )),
+        Request::ServeHttp { .. } | Request::StopServing => Err(Error::WorkerProtocol {
+            message: "HTTP serving is handled by the request loop".into(),
+        }),
     }
 }

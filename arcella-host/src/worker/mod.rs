@@ -2,8 +2,9 @@
 
 mod entry;
 mod lifeline;
+pub(crate) mod pool;
 mod process;
 pub mod protocol;
 
 pub use entry::{GROUP_ENV, WORKER_ENV, run_if_worker};
-pub use process::{WorkerCommand, WorkerGroup};
+pub use process::{WorkerCommand, WorkerProcess};

@@ -11,8 +11,9 @@ use tokio::process::{Child, Command};
 use super::entry::{GROUP_ENV, WORKER_ENV};
 use super::protocol::{Event, Reply, Request, encode_frame, read_frame_async};
 use crate::error::{Error, Result};
-use crate::logging::{LogCallback, emit};
-use crate::output::{OutputSink, Stdio, Stream};
+use crate::services::logging::emit;
+use crate::services::wasi::output::{OutputSink, Stdio, Stream};
+use crate::store::Observers;
 
 /// How to start a worker process: an executable whose `main` calls
 /// [`run_if_worker`](super::run_if_worker) first.
@@ -47,7 +48,7 @@ impl WorkerCommand {
 /// both directions; the worker's stdout and stderr are the host's own, so a
 /// guest's output that is not captured goes straight to them, not through
 /// the host.
-pub struct WorkerGroup {
+pub struct WorkerProcess {
     name: String,
     child: Child,
     /// Requests to the worker.
@@ -56,7 +57,7 @@ pub struct WorkerGroup {
     events: OwnedReadHalf,
 }
 
-impl WorkerGroup {
+impl WorkerProcess {
     /// Starts a worker for `group`.
     pub fn spawn(group: &str, command: &WorkerCommand) -> Result<Self> {
         let mut process = Command::new(&command.program);
@@ -64,11 +65,10 @@ impl WorkerGroup {
         // which then stops its modules cleanly, not the worker mid-call.
         #[cfg(unix)]
         process.process_group(0);
-        let cannot_start = |error: std::io::Error| {
-            Error::Host(format!(
-                "cannot start worker for group '{group}' ({}): {error}",
-                command.program.display()
-            ))
+        let cannot_start = |error: std::io::Error| Error::WorkerStart {
+            group: group.to_string(),
+            program: command.program.clone(),
+            cause: error.to_string(),
         };
         let (host_end, worker_end) =
             std::os::unix::net::UnixStream::pair().map_err(cannot_start)?;
@@ -118,10 +118,14 @@ impl WorkerGroup {
         request: &Request,
         deadline: Duration,
         stdio: &Stdio,
-        on_log: Option<&LogCallback>,
+        observers: &Observers,
     ) -> Result<Reply> {
         let exchange = async {
-            let frame = encode_frame(request).map_err(|error| Error::Host(error.to_string()))?;
+            let frame = encode_frame(request).map_err(|error| {
+                Some(Error::WorkerProtocol {
+                    message: format!("cannot encode a request: {error}"),
+                })
+            })?;
             if self.requests.write_all(&frame).await.is_err()
                 || self.requests.flush().await.is_err()
             {
@@ -133,8 +137,13 @@ impl WorkerGroup {
                 match read_frame_async::<Event>(&mut self.events).await {
                     Ok(Some(Event::Log(record))) => {
                         emit(&record);
-                        if let Some(on_log) = on_log {
+                        if let Some(on_log) = &observers.on_log {
                             on_log(&record);
+                        }
+                    }
+                    Ok(Some(Event::Outbound(record))) => {
+                        if let Some(on_outbound) = &observers.on_outbound {
+                            on_outbound(&record);
                         }
                     }
                     Ok(Some(Event::Output(stream, bytes))) => {
@@ -187,7 +196,7 @@ impl WorkerGroup {
         shutdown: impl Future<Output = ()>,
         grace: Duration,
         stdio: &Stdio,
-        on_log: Option<&LogCallback>,
+        observers: &Observers,
     ) -> Result<()> {
         // Frames are read by a task of their own: a frame half read when
         // shutdown comes must not be lost mid-way.
@@ -216,8 +225,9 @@ impl WorkerGroup {
             tokio::select! {
                 () = &mut shutdown, if deadline.is_none() => {
                     deadline = Some(tokio::time::Instant::now() + grace);
-                    let stop = encode_frame(&Request::StopServing)
-                        .map_err(|error| Error::Host(error.to_string()))?;
+                    let stop = encode_frame(&Request::StopServing).map_err(|error| Error::WorkerProtocol {
+                        message: format!("cannot encode a request: {error}"),
+                    })?;
                     if self.requests.write_all(&stop).await.is_err() || self.requests.flush().await.is_err() {
                         break Ok(());
                     }
@@ -229,8 +239,13 @@ impl WorkerGroup {
                 event = received.recv() => match event.flatten() {
                     Some(Event::Log(record)) => {
                         emit(&record);
-                        if let Some(on_log) = on_log {
+                        if let Some(on_log) = &observers.on_log {
                             on_log(&record);
+                        }
+                    }
+                    Some(Event::Outbound(record)) => {
+                        if let Some(on_outbound) = &observers.on_outbound {
+                            on_outbound(&record);
                         }
                     }
                     Some(Event::Output(stream, bytes)) => {

@@ -10,11 +10,14 @@ use std::path::PathBuf;
 use crate::capabilities::Capabilities;
 use crate::engine::EngineSettings;
 use crate::error::Error;
-use crate::instance::{Call, CommandOutput};
+use crate::http::ServeOptions;
 use crate::kind::ComponentKind;
 use crate::limits::Limits;
-use crate::logging::LogRecord;
-use crate::output::{Stdio, Stream};
+use crate::placement::{Done, Op};
+use crate::services::Backends;
+use crate::services::logging::LogRecord;
+use crate::services::outbound_http::OutboundRecord;
+use crate::services::wasi::output::Stream;
 
 /// Largest frame either side accepts: a maximal component plus room for its envelope.
 pub const MAX_FRAME: usize = 128 << 20;
@@ -33,18 +36,6 @@ pub enum OutputMode {
     },
     /// Sent back to the host as output events, chunk by chunk.
     Forward,
-}
-
-impl OutputMode {
-    /// The mode that gives the host's `stdio` what it asks for with the fewest bytes sent.
-    pub fn for_stdio(stdio: &Stdio) -> Self {
-        match stdio {
-            Stdio::Discard => Self::Discard,
-            Stdio::Inherit => Self::Inherit,
-            Stdio::Capture { limit } => Self::Capture { limit: *limit },
-            Stdio::Forward(_) => Self::Forward,
-        }
-    }
 }
 
 /// What the host asks a worker to do. `key` names one installed version of a module.
@@ -66,52 +57,21 @@ pub enum Request {
         /// How it runs.
         settings: WireSettings,
     },
-    /// Instantiate and call `lifecycle.start`.
-    Start {
+    /// Run one operation on an installed version.
+    Call {
         /// The version's key.
         key: String,
-        /// The `[config]` table.
-        config: Vec<(String, String)>,
-    },
-    /// Call `handler.handle`.
-    Handle {
-        /// The version's key.
-        key: String,
-        /// The event's topic.
-        topic: String,
-        /// The event's payload.
-        #[serde(with = "serde_bytes")]
-        payload: Vec<u8>,
-    },
-    /// Call any exported function, written as a WAVE call.
-    Invoke {
-        /// The version's key.
-        key: String,
-        /// The call, e.g. `handle("greet", [104])`.
-        call: String,
-    },
-    /// Call `lifecycle.stop` and drop the instance.
-    Stop {
-        /// The version's key.
-        key: String,
-    },
-    /// Run a command, its output going where `output` says.
-    Run {
-        /// The version's key.
-        key: String,
-        /// Arguments, the program name first.
-        args: Vec<String>,
-        /// Where its stdout and stderr go.
-        output: OutputMode,
+        /// The operation.
+        op: Op,
     },
     /// Forget a version.
     Remove {
         /// The version's key.
         key: String,
     },
-    /// Compile an HTTP component and serve it on `listen` (one fresh instance
-    /// per request), from a thread of its own, until [`Request::StopServing`]
-    /// or the end of stdin. Guest logs come back as events meanwhile.
+    /// Compile an HTTP component and serve it (one fresh instance per
+    /// request), from a thread of its own, until [`Request::StopServing`]
+    /// or the end of the channel. Guest logs come back as events meanwhile.
     ServeHttp {
         /// The module's name.
         name: String,
@@ -120,10 +80,8 @@ pub enum Request {
         wasm: Vec<u8>,
         /// How it runs.
         settings: WireSettings,
-        /// Where to listen.
-        listen: std::net::SocketAddr,
-        /// Request bodies larger than this get a 413.
-        max_body: u64,
+        /// Where and how to serve.
+        options: ServeOptions,
     },
     /// Stop serving: stop accepting, let requests in flight finish, then reply.
     StopServing,
@@ -136,6 +94,8 @@ pub enum Event {
     Log(LogRecord),
     /// A chunk of guest output, as it happens.
     Output(Stream, #[serde(with = "serde_bytes")] Vec<u8>),
+    /// An outbound request the host denied or mocked, as it happens.
+    Outbound(OutboundRecord),
     /// The answer to the current request.
     Reply(Result<Reply, Error>),
 }
@@ -147,16 +107,8 @@ pub enum Reply {
     Installed(ComponentKind),
     /// Asked to install by hash, the worker has no compiled copy: send the bytes.
     NeedsComponent,
-    /// Started.
-    Started(Call<()>),
-    /// Handled.
-    Handled(Call<Result<Vec<u8>, String>>),
-    /// Invoked; the results in WAVE syntax.
-    Invoked(Call<String>),
-    /// Stopped.
-    Stopped(Call<()>),
-    /// The command ran.
-    Ran(Call<CommandOutput>),
+    /// The operation's result.
+    Done(Done),
     /// Removed.
     Removed,
     /// Serving HTTP on this address.
@@ -178,6 +130,8 @@ pub struct WireSettings {
     pub deterministic: bool,
     /// The compile cache to use, if any.
     pub cache_dir: Option<PathBuf>,
+    /// The services' backends, built in the worker.
+    pub backends: Backends,
 }
 
 /// Writes one frame.
@@ -265,9 +219,9 @@ mod tests {
     #[test]
     fn frames_round_trip() {
         let mut buffer = Vec::new();
-        write_frame(&mut buffer, &Request::Stop { key: "a#1".into() }).unwrap();
+        write_frame(&mut buffer, &Request::Remove { key: "a#1".into() }).unwrap();
         let request: Request = read_frame(&mut buffer.as_slice()).unwrap().unwrap();
-        assert!(matches!(request, Request::Stop { key } if key == "a#1"));
+        assert!(matches!(request, Request::Remove { key } if key == "a#1"));
         assert!(read_frame::<Request>(&mut [].as_slice()).unwrap().is_none());
     }
 

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use arcella_host::cache::{CacheOutcome, CompileCache};
-use arcella_host::engine::{EngineSettings, shared_engine};
+use arcella_host::{EngineSettings, internal::shared_engine};
 use arcella_host::{Host, HostOptions, Isolation, Stdio};
 
 use crate::support::{manifest, module_guest};

@@ -6,10 +6,11 @@
 //! path afresh, and so followed the symlink on the next request. Here the
 //! same settings build two stores, as two requests do.
 
+use arcella_host::EngineSettings;
 use arcella_host::capabilities::DirGrant;
-use arcella_host::engine::EngineSettings;
-use arcella_host::instance::Loaded;
-use arcella_host::{Error, SandboxSettings, Stdio};
+use arcella_host::internal::Loaded;
+use arcella_host::internal::{Sandbox, SandboxSettings};
+use arcella_host::{Error, Stdio};
 
 use crate::support::{REALLOC, componentize};
 
@@ -47,9 +48,9 @@ fn reader() -> Vec<u8> {
     componentize(&wat, "wasi:cli/command")
 }
 
-/// Runs the reader once with `settings`: what it printed, or why it could not run.
-async fn read_secret(loaded: &Loaded, settings: &SandboxSettings) -> Result<String, Error> {
-    let call = loaded.run_command(settings).await?;
+/// Runs the reader once in a store of `sandbox`: what it printed, or why it could not run.
+async fn read_secret(loaded: &Loaded, sandbox: &Sandbox) -> Result<String, Error> {
+    let call = loaded.run_command(sandbox).await?;
     Ok(String::from_utf8_lossy(&call.value.stdout.bytes).into_owned())
 }
 
@@ -74,8 +75,10 @@ async fn a_grant_swapped_for_a_symlink_is_refused_not_followed() {
         guest: "/data".into(),
         read_only: true,
     }];
+    // One sandbox, as an installed component has: each run is a new store of it.
+    let sandbox = loaded.sandbox(&settings);
     assert_eq!(
-        read_secret(&loaded, &settings).await.unwrap(),
+        read_secret(&loaded, &sandbox).await.unwrap(),
         "inside the grant"
     );
 
@@ -83,7 +86,7 @@ async fn a_grant_swapped_for_a_symlink_is_refused_not_followed() {
     std::fs::rename(&granted, root.path().join("moved")).unwrap();
     std::os::unix::fs::symlink("private", &granted).unwrap();
 
-    match read_secret(&loaded, &settings).await {
+    match read_secret(&loaded, &sandbox).await {
         Ok(read) => assert!(
             !read.contains("OUTSIDE"),
             "the guest read through the swapped symlink: {read}"

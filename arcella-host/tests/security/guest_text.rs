@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use arcella_host::logging::LogRecord;
+use arcella_host::services::logging::LogRecord;
 use arcella_host::{Error, Host, Isolation};
 
 use crate::support::{
@@ -73,7 +73,7 @@ async fn a_log_record_is_shown_as_one_line_without_escapes() {
     let records: Arc<Mutex<Vec<LogRecord>>> = Arc::default();
     let mut options = test_host_options();
     let seen = records.clone();
-    options.on_log = Some(Arc::new(move |record: &LogRecord| {
+    options.observers.on_log = Some(Arc::new(move |record: &LogRecord| {
         seen.lock().unwrap().push(record.clone());
     }));
     let mut host = Host::new(options);

@@ -8,10 +8,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arcella_host::engine::EngineSettings;
+use arcella_host::EngineSettings;
+use arcella_host::Limits;
 use arcella_host::http::{HttpService, ServeOptions};
-use arcella_host::instance::Loaded;
-use arcella_host::{Limits, SandboxSettings};
+use arcella_host::internal::Loaded;
+use arcella_host::internal::SandboxSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -38,7 +39,7 @@ async fn server(limits: Limits, options: ServeOptions) -> SocketAddr {
         limits,
         ..SandboxSettings::default()
     };
-    let service = Arc::new(HttpService::new(Arc::new(loaded), settings, options).unwrap());
+    let service = Arc::new(HttpService::new(Arc::new(loaded), &settings, options).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(service.serve(listener, std::future::pending()));

@@ -4,7 +4,7 @@
 //! define many of them. Under the default 64 MiB limit, a hundred memories of
 //! 60 MiB each used to run, in the host's own process with `isolation = "main"`.
 
-use arcella_host::engine::EngineSettings;
+use arcella_host::EngineSettings;
 use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
 
 use crate::support::{REALLOC, componentize, manifest, test_host_options};

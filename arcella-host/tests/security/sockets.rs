@@ -8,10 +8,11 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use arcella_host::EngineSettings;
+use arcella_host::Stdio;
 use arcella_host::capabilities::SocketGrant;
-use arcella_host::engine::EngineSettings;
-use arcella_host::instance::Loaded;
-use arcella_host::{SandboxSettings, Stdio};
+use arcella_host::internal::Loaded;
+use arcella_host::internal::SandboxSettings;
 
 use crate::support::{REALLOC, componentize};
 
@@ -94,7 +95,10 @@ async fn connect_with(grants: &[&str]) -> (String, bool) {
         .iter()
         .map(|grant| SocketGrant::parse(grant).unwrap())
         .collect();
-    let call = loaded.run_command(&settings).await.unwrap();
+    let call = loaded
+        .run_command(&loaded.sandbox(&settings))
+        .await
+        .unwrap();
     let printed = String::from_utf8_lossy(&call.value.stdout.bytes).into_owned();
     // A connection the guest made is in the backlog by the time it printed.
     std::thread::sleep(Duration::from_millis(50));

@@ -45,3 +45,23 @@ pub fn echo_guest() -> &'static [u8] {
     static GUEST: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     GUEST.get_or_init(|| module_guest(false))
 }
+
+/// `tests/fixtures/fetch-module`: a module whose `handle("fetch", URL)`
+/// GETs `URL` over `wasi:http`, built once per test binary.
+pub fn fetch_module() -> &'static [u8] {
+    static GUEST: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    GUEST.get_or_init(|| {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = workspace.join("tests/fixtures/fetch-module/Cargo.toml");
+        let target_dir = workspace.join("target/e2e");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the fetch module failed");
+        std::fs::read(target_dir.join("wasm32-wasip2/release/fetch_module.wasm")).unwrap()
+    })
+}

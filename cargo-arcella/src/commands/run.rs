@@ -11,10 +11,8 @@ use arcella_host::diagnostic::Diagnostic;
 use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
 };
-use arcella_host::logging::LogRecord;
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
-use arcella_host::terminal_text::escape;
-use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
+use arcella_host::{Host, HostOptions, Isolation, Limits, LogRecord, Stdio, escape};
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
@@ -210,7 +208,7 @@ impl RunCommand {
         let mut options = HostOptions::new()?;
         options.engine.pooling = false;
         options.stdio = Stdio::Inherit;
-        options.on_log = Some(Arc::new(|record: &LogRecord| {
+        options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
             eprintln!("{record}");
         }));
         Ok(Host::new(options))
@@ -219,19 +217,19 @@ impl RunCommand {
     /// Serves an HTTP component until Ctrl-C, then lets requests in flight finish.
     async fn serve_http(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
         let mut options = HostOptions::new()?;
-        options.on_log = Some(Arc::new(|record: &LogRecord| {
+        options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
             eprintln!("{record}");
         }));
         let serve = arcella_host::http::ServeOptions {
+            listen: self.options.listen,
             max_body: self.options.max_body,
             ..arcella_host::http::ServeOptions::default()
         };
         let name = manifest.module.name.clone();
-        arcella_host::http::serve_component(
-            &manifest,
-            &wasm,
-            &options,
-            self.options.listen,
+        let mut host = Host::new(options);
+        host.install(manifest, wasm).await?;
+        host.serve(
+            &name,
             serve,
             |address| {
                 let name = escape(&name);

@@ -9,33 +9,79 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// Largest outbound request body a [`MockNetwork`] is shown.
+use super::{CapabilityNeed, Provided, Service};
+use crate::store::GuestState;
+
+/// Largest outbound request body a mocked network reads.
 pub const MAX_MOCKED_BODY: usize = 16 << 20;
 
-/// What a module may reach over outbound HTTP.
-#[derive(Clone, Default)]
-pub struct OutboundPolicy {
-    /// The module, for log lines.
-    pub module: String,
-    /// `[capabilities] http` entries, as [`HostPattern::parse`] reads them.
-    pub allow: Vec<String>,
-    /// Answers allowed requests instead of the network, e.g. in tests.
-    pub mock: Option<Arc<dyn MockNetwork>>,
+/// `wasi:http`: the types every HTTP component imports, the outgoing
+/// handler a manifest must declare and grant, and the incoming handler an
+/// HTTP component exports.
+pub(crate) const SERVICE: Service = Service {
+    name: "outbound-http",
+    interfaces: &[
+        Provided::free("wasi:http/types"),
+        Provided {
+            name: "wasi:http/outgoing-handler",
+            always_allowed: false,
+            needs: CapabilityNeed::OutgoingHttp,
+        },
+        Provided::declared("wasi:http/incoming-handler"),
+    ],
+    add_to_linker,
+};
+
+fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
 }
 
-impl std::fmt::Debug for OutboundPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboundPolicy")
-            .field("module", &self.module)
-            .field("allow", &self.allow)
-            .field("mock", &self.mock.is_some())
-            .finish()
+/// What outbound HTTP reaches: a backend spec that crosses the worker pipe.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Network {
+    /// The network, behind the allow-list and the SSRF guard.
+    #[default]
+    Real,
+    /// Canned answers, for tests: nothing leaves the host. The allow-list
+    /// still applies; an allowed request is answered by the first route
+    /// that matches it, or refused (`connection-refused`) when none does.
+    Mocked(Vec<MockRoute>),
+}
+
+/// One canned answer of a [`Network::Mocked`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MockRoute {
+    /// The method it matches (`GET`), compared without case.
+    pub method: String,
+    /// The URL it matches exactly, or every URL starting with what comes
+    /// before a final `*`.
+    pub url: String,
+    /// Headers a request must carry (names compare without case).
+    pub headers: Vec<(String, String)>,
+    /// The answer.
+    pub response: OutboundResponse,
+}
+
+impl MockRoute {
+    /// Whether this route answers `request`.
+    pub fn matches(&self, request: &OutboundRequest) -> bool {
+        let url = match self.url.strip_suffix('*') {
+            Some(prefix) => request.url.starts_with(prefix),
+            None => request.url == self.url,
+        };
+        url && request.method.eq_ignore_ascii_case(&self.method)
+            && self.headers.iter().all(|(name, value)| {
+                request.headers.iter().any(|(given, given_value)| {
+                    given.eq_ignore_ascii_case(name) && given_value == value
+                })
+            })
     }
 }
 
-/// An outbound request as a [`MockNetwork`] sees it, its body read whole.
+/// An outbound request as a mocked network sees it, its body read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundRequest {
     /// `GET`, `POST`…
@@ -48,26 +94,78 @@ pub struct OutboundRequest {
     pub body: Vec<u8>,
 }
 
-/// The answer a [`MockNetwork`] gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The answer a [`MockRoute`] gives.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboundResponse {
     /// The status code.
     pub status: u16,
     /// Header names and values.
     pub headers: Vec<(String, String)>,
     /// The body.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 
-/// Stands in for the network: answers the outbound requests the allow-list
-/// lets through, or `None` for a request it has no answer to (the guest then
-/// sees a refused connection). Requests the allow-list denies never reach it.
-pub trait MockNetwork: Send + Sync {
-    /// The answer to `request`.
-    fn answer(&self, request: &OutboundRequest) -> Option<OutboundResponse>;
+/// What became of one outbound request the host decided on itself: denied,
+/// or answered by a mocked network. Reported to
+/// [`Observers::on_outbound`](crate::Observers), from workers too.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboundRecord {
+    /// The method.
+    pub method: String,
+    /// The URL as the guest wrote it.
+    pub url: String,
+    /// What it got.
+    pub answer: OutboundAnswer,
+}
 
-    /// Told of a request the allow-list denied (the guest sees `HTTP-request-denied`).
-    fn denied(&self, _method: &str, _url: &str, _denial: &Denial) {}
+/// How the host answered an outbound request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OutboundAnswer {
+    /// A mocked route answered with this status.
+    Mocked(u16),
+    /// The network is mocked and no route matched: the connection was refused.
+    NoRoute,
+    /// `[capabilities] http` does not allow it.
+    Denied,
+}
+
+/// Receives each [`OutboundRecord`] as it happens.
+pub type OutboundCallback = Arc<dyn Fn(&OutboundRecord) + Send + Sync>;
+
+/// What a module may reach over outbound HTTP, and through which backend.
+#[derive(Clone, Default)]
+pub(crate) struct OutboundPolicy {
+    /// The module, for log lines.
+    pub(crate) module: Arc<str>,
+    /// `[capabilities] http` entries, as [`HostPattern::parse`] reads them.
+    pub(crate) allow: Arc<[String]>,
+    /// The backend.
+    pub(crate) network: Arc<Network>,
+    /// Told of requests denied or mocked.
+    pub(crate) on_outbound: Option<OutboundCallback>,
+}
+
+impl std::fmt::Debug for OutboundPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundPolicy")
+            .field("module", &self.module)
+            .field("allow", &self.allow)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboundPolicy {
+    fn record(&self, method: &str, url: &str, answer: OutboundAnswer) {
+        if let Some(on_outbound) = &self.on_outbound {
+            on_outbound(&OutboundRecord {
+                method: method.to_string(),
+                url: url.to_string(),
+                answer,
+            });
+        }
+    }
 }
 
 /// Why an outbound request was refused.
@@ -122,7 +220,7 @@ impl OutboundPolicy {
         let host = RequestHost::new(host);
         let mut allowed = false;
         let mut exact = false;
-        for entry in &self.allow {
+        for entry in self.allow.iter() {
             let Ok(pattern) = HostPattern::parse(entry.trim()) else {
                 continue;
             };
@@ -360,7 +458,10 @@ fn is_private_v4(v4: Ipv4Addr) -> bool {
         || (a == 198 && (b == 18 || b == 19))
 }
 
-impl WasiHttpHooks for OutboundPolicy {
+/// The hooks of one store: its component's policy, shared.
+pub(crate) struct OutboundHooks(pub(crate) Arc<OutboundPolicy>);
+
+impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -375,39 +476,37 @@ impl WasiHttpHooks for OutboundPolicy {
             > + Send,
     > {
         drop(fut);
-        let policy = self.clone();
+        let policy = self.0.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
             let uri = request.uri();
             let host = uri.host().unwrap_or_default().to_string();
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
             let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-            let checked = match &policy.mock {
+            let checked = match &*policy.network {
                 // A mocked network has no addresses to guard: only the list applies.
-                Some(_) => match policy.allows(&host, port) {
+                Network::Mocked(_) => match policy.allows(&host, port) {
                     (true, _) => Ok(()),
                     (false, _) => Err(Denial::NotAllowed { host: host.clone() }),
                 },
-                None => policy.check(&host, port).await,
+                Network::Real => policy.check(&host, port).await,
             };
             if let Err(denial) = checked {
-                if let Some(mock) = &policy.mock {
-                    mock.denied(
-                        request.method().as_str(),
-                        &request.uri().to_string(),
-                        &denial,
-                    );
-                }
+                policy.record(
+                    request.method().as_str(),
+                    &request.uri().to_string(),
+                    OutboundAnswer::Denied,
+                );
                 tracing::warn!(
                     target: "arcella::http",
-                    module = policy.module,
+                    module = &*policy.module,
                     "outbound request to {host}:{port} denied: {denial}; to allow it, write under [capabilities]: {}",
                     denial.manifest_line(&policy.allow)
                 );
                 return Err(HttpError::HttpRequestDenied);
             }
-            if let Some(mock) = &policy.mock {
-                return answer_from(mock.as_ref(), request).await;
+            if let Network::Mocked(routes) = &*policy.network {
+                return answer_from(&policy, routes, request).await;
             }
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
@@ -431,9 +530,10 @@ pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What `mock` answers to `request`, as the guest's response.
+/// What the first of `routes` that matches answers to `request`, as the guest's response.
 async fn answer_from(
-    mock: &dyn MockNetwork,
+    policy: &OutboundPolicy,
+    routes: &[MockRoute],
     request: http::Request<WasiBody>,
 ) -> wasmtime_wasi_http::Result<(
     http::Response<WasiBody>,
@@ -452,9 +552,16 @@ async fn answer_from(
         headers: header_pairs(&parts.headers),
         body: body.to_vec(),
     };
-    let Some(answer) = mock.answer(&request) else {
+    let Some(route) = routes.iter().find(|route| route.matches(&request)) else {
+        policy.record(&request.method, &request.url, OutboundAnswer::NoRoute);
         return Err(HttpError::ConnectionRefused);
     };
+    let answer = route.response.clone();
+    policy.record(
+        &request.method,
+        &request.url,
+        OutboundAnswer::Mocked(answer.status),
+    );
     let mut response = http::Response::new(
         Full::new(Bytes::from(answer.body))
             .map_err(|never| match never {})
@@ -482,7 +589,7 @@ mod tests {
         OutboundPolicy {
             module: "m".into(),
             allow: allow.iter().map(ToString::to_string).collect(),
-            mock: None,
+            ..OutboundPolicy::default()
         }
     }
 

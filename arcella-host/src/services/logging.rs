@@ -6,8 +6,80 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Provided, Service};
 use crate::bindings::arcella::component::types::Level as WitLevel;
+use crate::bindings::arcella::component::{logging, types};
+use crate::store::GuestState;
 use crate::terminal_text::escape;
+
+/// `arcella:component/logging`, and the types it uses.
+pub(crate) const SERVICE: Service = Service {
+    name: "logging",
+    interfaces: &[
+        Provided::free("arcella:component/types"),
+        Provided::declared("arcella:component/logging"),
+    ],
+    add_to_linker,
+};
+
+fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    logging::add_to_linker::<GuestState, HasSelf<GuestState>>(linker, |state| state)?;
+    types::add_to_linker::<GuestState, HasSelf<GuestState>>(linker, |state| state)
+}
+
+/// Bytes of log messages one call keeps in its result (and so in a worker's
+/// reply frame); records past it are still emitted as they are written, and
+/// counted as dropped from the result.
+pub const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
+
+/// The records of the call under way in one store.
+#[derive(Default)]
+pub(crate) struct CallLog {
+    records: Vec<LogRecord>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl CallLog {
+    /// The records since the last take, and how many were dropped from them.
+    pub(crate) fn take(&mut self) -> (Vec<LogRecord>, u64) {
+        self.bytes = 0;
+        (
+            std::mem::take(&mut self.records),
+            std::mem::take(&mut self.dropped),
+        )
+    }
+
+    fn keep(&mut self, record: LogRecord) {
+        let bytes = record.message.len() + record.module.len();
+        if self.records.len() < MAX_RECORDS_PER_CALL && self.bytes + bytes <= MAX_LOG_BYTES_PER_CALL
+        {
+            self.bytes += bytes;
+            self.records.push(record);
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+impl types::Host for GuestState {}
+
+impl logging::Host for GuestState {
+    fn log(&mut self, level: types::Level, message: String) {
+        let record = LogRecord {
+            module: self.module.to_string(),
+            level: level.into(),
+            message: truncate_message(message),
+        };
+        emit(&record);
+        if let Some(on_log) = &self.observers.on_log {
+            on_log(&record);
+        }
+        self.log.keep(record);
+    }
+}
 
 /// Longest message kept; the rest is cut so a guest cannot make the host hold gigabytes.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;

@@ -24,12 +24,39 @@ use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
 use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode, IpAddress, Network};
 use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 
+use super::{CapabilityNeed, Provided, Service};
 use crate::capabilities::{SocketGrant, SocketProtocol};
+use crate::store::GuestState;
 
-/// What one store's guest may reach over sockets.
+/// `wasi:sockets`: importable by any component (Rust's `std::net` imports
+/// it), reaching only what `[capabilities] sockets` grants.
+pub(crate) const SERVICE: Service = Service {
+    name: "sockets",
+    interfaces: &[
+        network_interface("wasi:sockets/network"),
+        network_interface("wasi:sockets/instance-network"),
+        network_interface("wasi:sockets/ip-name-lookup"),
+        network_interface("wasi:sockets/tcp"),
+        network_interface("wasi:sockets/tcp-create-socket"),
+        network_interface("wasi:sockets/udp"),
+        network_interface("wasi:sockets/udp-create-socket"),
+    ],
+    // The WASI service links the sockets; this shadows their name lookups.
+    add_to_linker: |linker| shadow_name_lookup(linker, GuestState::guarded_lookup),
+};
+
+const fn network_interface(name: &'static str) -> Provided {
+    Provided {
+        name,
+        always_allowed: true,
+        needs: CapabilityNeed::Network,
+    }
+}
+
+/// What a component's guests may reach over sockets; cheap to clone into each store.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketPolicy {
-    module: String,
+    module: Arc<str>,
     grants: Arc<[SocketGrant]>,
 }
 
@@ -37,7 +64,7 @@ impl SocketPolicy {
     /// The policy of `module` under `grants`.
     pub(crate) fn new(module: &str, grants: &[SocketGrant]) -> Self {
         Self {
-            module: module.to_string(),
+            module: module.into(),
             grants: grants.into(),
         }
     }
@@ -88,7 +115,7 @@ impl SocketPolicy {
         };
         tracing::warn!(
             target: "arcella::sockets",
-            module = self.module,
+            module = &*self.module,
             "socket use {usage:?} of {address} denied: {refusal}"
         );
         false
@@ -177,7 +204,7 @@ impl LookupHost for GuardedLookup<'_> {
         if !self.policy.may_look_up(&name) {
             tracing::warn!(
                 target: "arcella::sockets",
-                module = self.policy.module,
+                module = &*self.policy.module,
                 "name lookup of {name:?} denied: only names granted in [capabilities] sockets may be looked up"
             );
             return Err(ErrorCode::AccessDenied.into());

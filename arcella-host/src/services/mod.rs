@@ -1,0 +1,151 @@
+//! Host services: everything a guest can reach, one module each.
+//!
+//! A service declares the interfaces it provides (the table `check` holds a
+//! component's imports against is built from these declarations, see
+//! [`provided`]), reads its grant from the manifest's `[capabilities]`, adds
+//! itself to the linker, and keeps the per-store state its calls need. A
+//! service whose backend can be swapped (the network, for tests) describes
+//! it in [`Backends`], plain data that crosses the worker pipe and is
+//! resolved in the process where the guest runs.
+//!
+//! Adding a service is one file here, its line in [`SERVICES`], its state in
+//! [`crate::store::GuestState`] (built in `Sandbox::store`), and its grant
+//! in [`Capabilities`](crate::capabilities::Capabilities).
+
+pub mod logging;
+pub mod outbound_http;
+pub(crate) mod sockets;
+pub mod wasi;
+
+use std::sync::LazyLock;
+
+use wasmtime::component::Linker;
+
+use crate::store::GuestState;
+
+/// One host service, as the linker and the contract check see it.
+pub(crate) struct Service {
+    /// Its name, for messages.
+    #[allow(dead_code)]
+    pub(crate) name: &'static str,
+    /// The interfaces it provides.
+    pub(crate) interfaces: &'static [Provided],
+    /// Adds its host functions to the linker shared by every guest.
+    pub(crate) add_to_linker: fn(&mut Linker<GuestState>) -> wasmtime::Result<()>,
+}
+
+/// Every service the host links, in linking order (a later one may shadow
+/// an earlier one's functions).
+pub(crate) const SERVICES: &[&Service] = &[
+    &wasi::SERVICE,
+    &sockets::SERVICE,
+    &outbound_http::SERVICE,
+    &logging::SERVICE,
+];
+
+/// An interface a service provides, and what importing it asks of a manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct Provided {
+    /// The interface without its version: `wasi:cli/environment`.
+    pub name: &'static str,
+    /// Whether a component may import it without declaring it in `[imports]`:
+    /// it reaches nothing by itself, or only what a grant opens.
+    pub always_allowed: bool,
+    /// What importing it needs granted besides.
+    pub needs: CapabilityNeed,
+}
+
+impl Provided {
+    /// Importable without a declaration; reaches nothing by itself.
+    pub(crate) const fn free(name: &'static str) -> Self {
+        Self {
+            name,
+            always_allowed: true,
+            needs: CapabilityNeed::Nothing,
+        }
+    }
+
+    /// Must be declared in `[imports]` (or is an export the host calls).
+    pub(crate) const fn declared(name: &'static str) -> Self {
+        Self {
+            name,
+            always_allowed: false,
+            needs: CapabilityNeed::Nothing,
+        }
+    }
+}
+
+/// What importing an interface asks of the manifest beyond declaring it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapabilityNeed {
+    /// Nothing: the import is harmless or default-deny inside.
+    Nothing,
+    /// Network sockets, reaching the endpoints of `[capabilities] sockets`.
+    Network,
+    /// Outbound HTTP, granted by a non-empty `[capabilities] http` list.
+    OutgoingHttp,
+}
+
+/// Every interface the host's services provide, in service order.
+pub fn provided() -> &'static [Provided] {
+    static PROVIDED: LazyLock<Vec<Provided>> = LazyLock::new(|| {
+        SERVICES
+            .iter()
+            .flat_map(|service| service.interfaces.iter().copied())
+            .collect()
+    });
+    &PROVIDED
+}
+
+/// The linker every guest is instantiated with: each service added in turn.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>> {
+    let mut linker = Linker::new(engine);
+    for service in SERVICES {
+        (service.add_to_linker)(&mut linker)?;
+    }
+    Ok(linker)
+}
+
+/// The backends of the services that have more than one: plain data, so
+/// that a worker builds the same ones where its guests run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Backends {
+    /// What outbound HTTP reaches: the network, or canned answers.
+    pub network: outbound_http::Network,
+}
+
+/// Which services a component imports, read once from its imports: a store
+/// carries the state of only these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Uses {
+    /// Any `wasi:http` interface.
+    pub(crate) http: bool,
+}
+
+impl Uses {
+    /// What `component` imports.
+    pub(crate) fn of(
+        engine: &wasmtime::Engine,
+        component: &wasmtime::component::Component,
+    ) -> Self {
+        let mut uses = Self::default();
+        for (name, _) in component.component_type().imports(engine) {
+            uses.http |= name.starts_with("wasi:http/");
+        }
+        uses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_services_provide_the_same_interface() {
+        let mut names: Vec<&str> = provided().iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+}

@@ -1,0 +1,232 @@
+//! A guest's store: the state of the host services it uses, built from a
+//! [`Sandbox`] that resolved the component's grants once, at install.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capabilities::Capabilities;
+use crate::enforce::{self, StoreLimiter};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::services::logging::{CallLog, LogCallback};
+use crate::services::outbound_http::{OutboundCallback, OutboundHooks, OutboundPolicy};
+use crate::services::sockets::{GuardedLookup, SocketPolicy};
+use crate::services::wasi::WasiPlan;
+use crate::services::wasi::dir_grants::OpenedDirs;
+use crate::services::wasi::output::{Captured, OutputSink, Stdio};
+use crate::services::{Backends, Uses};
+
+/// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
+pub const MAX_RESOURCES: usize = 10_000;
+
+/// Who hears what guests report as it happens: their log records and the
+/// outbound requests the host decided on. Workers send both back to the host.
+#[derive(Clone, Default)]
+pub struct Observers {
+    /// Receives each guest log record as it is written.
+    pub on_log: Option<LogCallback>,
+    /// Receives each outbound HTTP request that was denied or mocked.
+    pub on_outbound: Option<OutboundCallback>,
+}
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observers")
+            .field("on_log", &self.on_log.is_some())
+            .field("on_outbound", &self.on_outbound.is_some())
+            .finish()
+    }
+}
+
+/// What a component's stores are built from, before its grants are resolved.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxSettings {
+    /// Per-call limits.
+    pub limits: Limits,
+    /// What the guest may reach.
+    pub capabilities: Capabilities,
+    /// Arguments (`wasi:cli/environment.get-arguments`), the program name first.
+    pub args: Vec<String>,
+    /// Clocks and random numbers that give the same values on every run.
+    pub deterministic: bool,
+    /// Where stdout and stderr go.
+    pub stdio: Stdio,
+    /// Who hears guest logs and outbound requests.
+    pub observers: Observers,
+    /// The services' backends.
+    pub backends: Backends,
+}
+
+/// A component's grants resolved once (environment read, directories opened
+/// on first use, policies shared), from which each store is built cheaply.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    module: Arc<str>,
+    limits: Limits,
+    wasi: WasiPlan,
+    sockets: SocketPolicy,
+    outbound: Option<Arc<OutboundPolicy>>,
+    observers: Observers,
+    stdio: Stdio,
+    args: Vec<String>,
+}
+
+impl Sandbox {
+    /// The sandbox of `module` under `settings`, for a component that uses `uses`.
+    pub(crate) fn new(module: &str, settings: &SandboxSettings, uses: Uses) -> Self {
+        let module: Arc<str> = module.into();
+        let outbound = uses.http.then(|| {
+            Arc::new(OutboundPolicy {
+                module: module.clone(),
+                allow: settings.capabilities.http.as_slice().into(),
+                network: Arc::new(settings.backends.network.clone()),
+                on_outbound: settings.observers.on_outbound.clone(),
+            })
+        });
+        Self {
+            sockets: SocketPolicy::new(&module, &settings.capabilities.sockets),
+            wasi: WasiPlan::new(
+                &settings.capabilities,
+                OpenedDirs::default(),
+                settings.deterministic,
+            ),
+            module,
+            limits: settings.limits.clone(),
+            outbound,
+            observers: settings.observers.clone(),
+            stdio: settings.stdio.clone(),
+            args: settings.args.clone(),
+        }
+    }
+
+    /// The same sandbox for one command run: its arguments, its output.
+    pub(crate) fn for_run(&self, args: Vec<String>, stdio: Stdio) -> Self {
+        Self {
+            args,
+            stdio,
+            ..self.clone()
+        }
+    }
+
+    /// The per-call limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A fresh store, its limits enforced.
+    pub(crate) fn store(&self, engine: &Engine) -> Result<Store<GuestState>> {
+        let (wasi, stdout, stderr) = self
+            .wasi
+            .build(&self.args, &self.stdio, &self.sockets)
+            .map_err(|message| Error::Load {
+                module: self.module.to_string(),
+                message,
+            })?;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let state = GuestState {
+            module: self.module.clone(),
+            table,
+            wasi,
+            stdout,
+            stderr,
+            sockets: self.sockets.clone(),
+            http: self.outbound.clone().map(HttpState::new),
+            log: CallLog::default(),
+            observers: self.observers.clone(),
+            limiter: StoreLimiter::new(self.limits.memory),
+            call_deadline: None,
+        };
+        let mut store = Store::new(engine, state);
+        enforce::watch(&mut store);
+        Ok(store)
+    }
+}
+
+/// The `wasi:http` state of a store whose component imports it.
+struct HttpState {
+    ctx: WasiHttpCtx,
+    hooks: OutboundHooks,
+}
+
+impl HttpState {
+    fn new(policy: Arc<OutboundPolicy>) -> Self {
+        Self {
+            ctx: WasiHttpCtx::new(),
+            hooks: OutboundHooks(policy),
+        }
+    }
+}
+
+/// The data a guest's store holds: one part per host service, and its watch.
+pub struct GuestState {
+    pub(crate) module: Arc<str>,
+    table: ResourceTable,
+    wasi: WasiCtx,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    sockets: SocketPolicy,
+    http: Option<HttpState>,
+    pub(crate) log: CallLog,
+    pub(crate) observers: Observers,
+    pub(crate) limiter: StoreLimiter,
+    /// When the current call must stop; set as each call is armed.
+    pub(crate) call_deadline: Option<Instant>,
+}
+
+impl GuestState {
+    /// Output captured so far, per stream.
+    pub(crate) fn take_output(&self) -> (Captured, Captured) {
+        (self.stdout.take_captured(), self.stderr.take_captured())
+    }
+
+    /// The module's name.
+    pub(crate) fn module(&self) -> &str {
+        &self.module
+    }
+
+    /// Name lookups under this guest's socket grants.
+    pub(crate) fn guarded_lookup(&mut self) -> GuardedLookup<'_> {
+        GuardedLookup {
+            sockets: WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            policy: &self.sockets,
+        }
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        // Only components that import `wasi:http` reach this; any other gets
+        // a policy that allows nothing.
+        let module = self.module.clone();
+        let http = self.http.get_or_insert_with(|| {
+            HttpState::new(Arc::new(OutboundPolicy {
+                module,
+                ..OutboundPolicy::default()
+            }))
+        });
+        WasiHttpCtxView {
+            ctx: &mut http.ctx,
+            table: &mut self.table,
+            hooks: &mut http.hooks,
+        }
+    }
+}
