@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use arcella_host::cache::CompileCache;
-use arcella_host::engine::{EngineSettings, shared_engine};
+use arcella_host::{EngineSettings, internal::shared_engine};
 use libfuzzer_sys::fuzz_target;
 
 /// A fixed key, so that the committed seed (a real entry) verifies.

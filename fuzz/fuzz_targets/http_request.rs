@@ -15,10 +15,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use arcella_host::engine::EngineSettings;
+use arcella_host::EngineSettings;
+use arcella_host::Limits;
 use arcella_host::http::{HttpService, ServeOptions};
-use arcella_host::instance::Loaded;
-use arcella_host::{Limits, SandboxSettings};
+use arcella_host::internal::Loaded;
+use arcella_host::internal::SandboxSettings;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -55,7 +56,7 @@ fn fixture() -> &'static Fixture {
             ..ServeOptions::default()
         };
         let service = Arc::new(
-            HttpService::new(Arc::new(loaded), settings, options).expect("an HTTP service"),
+            HttpService::new(Arc::new(loaded), &settings, options).expect("an HTTP service"),
         );
         let (ready, address) = std::sync::mpsc::channel();
         std::thread::Builder::new()

@@ -12,15 +12,15 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use arcella_host::engine::EngineSettings;
-use arcella_host::instance::{Instance, Loaded};
-use arcella_host::{Error, SandboxSettings};
+use arcella_host::EngineSettings;
+use arcella_host::Error;
+use arcella_host::internal::{Instance, Loaded, Sandbox, SandboxSettings};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
     loaded: Loaded,
-    settings: SandboxSettings,
+    sandbox: Sandbox,
     instance: Option<Instance>,
 }
 
@@ -38,10 +38,11 @@ fn fixture() -> &'static Mutex<Fixture> {
             None,
         )
         .expect("the probe guest loads");
+        let sandbox = loaded.sandbox(&SandboxSettings::default());
         Mutex::new(Fixture {
             runtime,
             loaded,
-            settings: SandboxSettings::default(),
+            sandbox,
             instance: None,
         })
     })
@@ -56,13 +57,13 @@ fuzz_target!(|data: &[u8]| {
     let Fixture {
         runtime,
         loaded,
-        settings,
+        sandbox,
         instance,
     } = &mut *fixture;
     if instance.is_none() {
         *instance = Some(
             runtime
-                .block_on(loaded.instantiate(settings))
+                .block_on(loaded.instantiate(sandbox))
                 .expect("the probe guest instantiates"),
         );
     }

@@ -10,14 +10,18 @@ use std::fmt::Debug;
 use std::path::Path;
 use std::time::Duration;
 
-use arcella_host::engine::EngineSettings;
-use arcella_host::instance::{Call, CommandOutput};
-use arcella_host::kind::ComponentKind;
-use arcella_host::logging::{Level, LogRecord};
-use arcella_host::output::{Captured, Stream};
-use arcella_host::worker::protocol::{
-    Event, OutputMode, Reply, Request, WireSettings, encode_frame, read_frame,
+use arcella_host::ComponentKind;
+use arcella_host::EngineSettings;
+use arcella_host::http::ServeOptions;
+use arcella_host::services::logging::{Level, LogRecord};
+use arcella_host::services::outbound_http::{
+    MockRoute, OutboundAnswer, OutboundRecord, OutboundResponse,
 };
+use arcella_host::services::wasi::output::{Captured, Stream};
+use arcella_host::worker::protocol::{
+    Done, Event, Op, OutputMode, Reply, Request, WireSettings, encode_frame, read_frame,
+};
+use arcella_host::{Call, CommandOutput};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -71,6 +75,18 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
         capabilities: manifest.capabilities.clone(),
         deterministic: true,
         cache_dir: Some("/home/user/.cache/arcella".into()),
+        backends: arcella_host::Backends {
+            network: arcella_host::Network::Mocked(vec![MockRoute {
+                method: "GET".into(),
+                url: "https://api.example.com/*".into(),
+                headers: vec![("accept".into(), "text/plain".into())],
+                response: OutboundResponse {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: b"hi".to_vec(),
+                },
+            }]),
+        },
     };
     let wasm = wat::parse_str(arcella_fuzz::TRIVIAL_COMPONENT).expect("component");
     let key = || "hello#1".to_string();
@@ -112,35 +128,43 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
         ),
         (
             "request-start",
-            Box::new(Request::Start {
+            Box::new(Request::Call {
                 key: key(),
-                config: vec![
-                    ("greeting".into(), "hello".into()),
-                    ("count".into(), "16".into()),
-                ],
+                op: Op::Start {
+                    config: vec![
+                        ("greeting".into(), "hello".into()),
+                        ("count".into(), "16".into()),
+                    ],
+                },
             }),
         ),
         (
             "request-handle",
-            Box::new(Request::Handle {
+            Box::new(Request::Call {
                 key: key(),
-                topic: "greet".into(),
-                payload: b"world".to_vec(),
+                op: Op::Handle {
+                    topic: "greet".into(),
+                    payload: b"world".to_vec(),
+                },
             }),
         ),
         (
             "request-invoke",
-            Box::new(Request::Invoke {
+            Box::new(Request::Call {
                 key: key(),
-                call: "handle(\"greet\", [104, 105])".into(),
+                op: Op::Invoke {
+                    call: "handle(\"greet\", [104, 105])".into(),
+                },
             }),
         ),
         (
             "request-run",
-            Box::new(Request::Run {
+            Box::new(Request::Call {
                 key: key(),
-                args: vec!["hello".into(), "--flag".into()],
-                output: OutputMode::Capture { limit: 1 << 20 },
+                op: Op::Run {
+                    args: vec!["hello".into(), "--flag".into()],
+                    output: OutputMode::Capture { limit: 1 << 20 },
+                },
             }),
         ),
         (
@@ -149,12 +173,19 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
                 name: "web".into(),
                 wasm,
                 settings,
-                listen: "127.0.0.1:8080".parse().expect("address"),
-                max_body: 2 << 20,
+                options: ServeOptions::default(),
             }),
         ),
         ("request-stop-serving", Box::new(Request::StopServing)),
         ("event-log", Box::new(Event::Log(record.clone()))),
+        (
+            "event-outbound",
+            Box::new(Event::Outbound(OutboundRecord {
+                method: "GET".into(),
+                url: "https://api.example.com/a".into(),
+                answer: OutboundAnswer::Mocked(200),
+            })),
+        ),
         (
             "event-output",
             Box::new(Event::Output(Stream::Stderr, b"oops\n".to_vec())),
@@ -169,21 +200,21 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
         ),
         (
             "reply-handled",
-            Box::new(Event::Reply(Ok(Reply::Handled(call(
+            Box::new(Event::Reply(Ok(Reply::Done(Done::Handled(call(
                 Ok(b"hi".to_vec()),
                 &record,
-            ))))),
+            )))))),
         ),
         (
             "reply-invoked",
-            Box::new(Event::Reply(Ok(Reply::Invoked(call(
+            Box::new(Event::Reply(Ok(Reply::Done(Done::Invoked(call(
                 "[104, 105]".to_string(),
                 &record,
-            ))))),
+            )))))),
         ),
         (
             "reply-ran",
-            Box::new(Event::Reply(Ok(Reply::Ran(call(
+            Box::new(Event::Reply(Ok(Reply::Done(Done::Ran(call(
                 CommandOutput {
                     exit_code: 1,
                     stdout: Captured {
@@ -196,7 +227,7 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
                     },
                 },
                 &record,
-            ))))),
+            )))))),
         ),
         (
             "reply-listening",
@@ -216,7 +247,10 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
     // A worker's answer to one call: logs and output, then the reply.
     let mut stream = frame(&Event::Log(record.clone()));
     stream.extend(frame(&Event::Output(Stream::Stdout, b"hello\n".to_vec())));
-    stream.extend(frame(&Event::Reply(Ok(Reply::Started(call((), &record))))));
+    stream.extend(frame(&Event::Reply(Ok(Reply::Done(Done::Started(call(
+        (),
+        &record,
+    )))))));
     seeds.push(("events-stream", stream));
     seeds
 }

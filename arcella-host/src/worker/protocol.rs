@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::http::ServeOptions;
 use crate::kind::ComponentKind;
 use crate::limits::Limits;
-use crate::placement::{Done, Op};
+pub use crate::placement::{Done, Op};
 use crate::services::Backends;
 use crate::services::logging::LogRecord;
 use crate::services::outbound_http::OutboundRecord;
