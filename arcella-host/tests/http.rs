@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arcella_fixtures::http_guest as guest;
 use arcella_host::engine::EngineSettings;
 use arcella_host::http::{HttpService, ServeOptions};
 use arcella_host::instance::Loaded;
@@ -14,10 +15,6 @@ use arcella_host::{Limits, SandboxSettings};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
-
-#[path = "support/guests.rs"]
-mod guests;
-use guests::http_guest as guest;
 
 async fn server(limits: Limits, http: &[&str], options: ServeOptions) -> SocketAddr {
     let loaded = Loaded::compile("web", &guest(), EngineSettings::default(), None).unwrap();

@@ -11,7 +11,7 @@ use arcella_host::engine::EngineSettings;
 use arcella_host::instance::Loaded;
 use arcella_host::{Error, SandboxSettings, Stdio};
 
-use crate::support::{REALLOC, componentize};
+use arcella_fixtures::{REALLOC, componentize};
 
 /// A command that reads up to 64 bytes of `/data/secret` through its first
 /// preopened folder and prints them; exit code 1 when it cannot.

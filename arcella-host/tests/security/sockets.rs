@@ -13,7 +13,7 @@ use arcella_host::engine::EngineSettings;
 use arcella_host::instance::Loaded;
 use arcella_host::{SandboxSettings, Stdio};
 
-use crate::support::{REALLOC, componentize};
+use arcella_fixtures::{REALLOC, componentize};
 
 /// A command that connects over TCP to 127.0.0.1:`port` and prints `C` when
 /// connected, or `E` and the error code's letter (`B` = access-denied) when

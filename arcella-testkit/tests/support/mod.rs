@@ -1,9 +1,5 @@
-//! Helpers for the testkit's tests; the guests are the host's own fixtures.
+//! Helpers for the testkit's tests; the shared guests are in `arcella-fixtures`.
 #![allow(dead_code)]
-
-#[path = "../../../arcella-host/tests/support/guests.rs"]
-mod guests;
-pub use guests::*;
 
 /// The worker executable built with the testkit, for `isolation = "worker"`.
 pub const WORKER: &str = env!("CARGO_BIN_EXE_arcella-testkit-worker");
@@ -40,8 +36,9 @@ pub const ECHO_WAT: &str = r#"(component
   (export "arcella:component/handler@0.1.0" (instance $handler))
 )"#;
 
-/// The logging, echoing, counting module of [`module_guest`], built once per test binary.
+/// The logging, echoing, counting module of [`arcella_fixtures::module_guest`],
+/// built once per test binary.
 pub fn echo_guest() -> &'static [u8] {
     static GUEST: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    GUEST.get_or_init(|| module_guest(false))
+    GUEST.get_or_init(|| arcella_fixtures::module_guest(false))
 }
