@@ -11,9 +11,9 @@ use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
 use cargo_metadata::{Message, MetadataCommand, Package};
 use clap::Args;
 
-use crate::cli::{Outcome, UserError};
 use crate::commands::check::check_component_file;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::{Outcome, UserError};
 use crate::project;
 
 /// The target components are built for.

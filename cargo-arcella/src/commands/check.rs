@@ -8,8 +8,8 @@ use arcella_host::diagnostic::{Diagnostic, Severity};
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::Outcome;
 use crate::project;
 
 /// Check arcella.toml, the crate's `wit/`, and the built component when it is

@@ -18,10 +18,10 @@ use arcella_host::{Host, HostOptions, Isolation, Limits, Stdio};
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
-use crate::cli::{Outcome, UserError};
 use crate::commands::build::BuildArgs;
 use crate::commands::check::check_component_file;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::{Outcome, UserError};
 
 /// Run a component. In a crate: build it, then run `target/arcella/<name>.wasm`.
 /// Given a `.wasm`: run it under the `arcella.toml` beside it, or defaults.
