@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use arcella_host::capabilities::{DirGrant, EnvGrant};
-use arcella_host::contract::{ComponentInfo, InterfaceName, Kind};
+use arcella_host::contract::{ComponentInfo, InterfaceName, Kind, check_component_file};
 use arcella_host::diagnostic::Diagnostic;
 use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
@@ -19,7 +19,6 @@ use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
 use crate::commands::build::BuildArgs;
-use crate::commands::check::check_component_file;
 use crate::diagnostics::{self, Format, SourceMap};
 use crate::outcome::{Outcome, UserError};
 
@@ -448,7 +447,8 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
             diagnostics::emit(&report.diagnostics, &mut sources, Format::Human, &subject);
             return Ok(Loaded::Failed);
         };
-        let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)?;
+        let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)
+            .with_context(|| format!("reading {}", path.display()))?;
         let mut all = report.diagnostics;
         all.extend(found);
         diagnostics::emit(&all, &mut sources, Format::Human, &manifest.module.name);
