@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use arcella_host::capabilities::{DirGrant, EnvGrant};
-use arcella_host::contract::{ComponentInfo, InterfaceName, Kind, check_component_file};
+use arcella_host::contract::{ComponentInfo, Kind, check_component_file};
 use arcella_host::diagnostic::Diagnostic;
 use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
@@ -476,14 +476,8 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "component".to_string());
     let root = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
-    let mut manifest = Manifest::defaults(&name, &root);
-    // Without a manifest, the component's own Arcella imports are what it is allowed;
-    // WASI capabilities stay denied unless the flags grant them.
-    manifest.module.imports = info
-        .imported_interfaces()
-        .filter(|(_, interface)| !interface.is_wasi())
-        .map(|(name, _): (&str, InterfaceName)| name.to_string())
-        .collect();
+    // Capabilities stay denied unless the flags grant them.
+    let manifest = Manifest::for_component(&name, &root, &info);
     Ok(Loaded::Ready(Box::new(manifest), wasm, info))
 }
 
