@@ -266,9 +266,12 @@ async fn installed_host(engine: EngineSettings, isolation: Isolation, running: b
         ..HostOptions::new().expect("host options")
     };
     let mut host = Host::new(options);
-    host.install(bench_manifest(isolation), support::module_guest(false))
-        .await
-        .expect("install");
+    host.install(
+        bench_manifest(isolation),
+        arcella_fixtures::module_guest(false),
+    )
+    .await
+    .expect("install");
     if running {
         host.start(NAME).await.expect("start");
         Work::HostHandle { host }
@@ -284,8 +287,8 @@ fn bench_manifest(isolation: Isolation) -> Manifest {
 /// `Loaded`/`Instance` with what the host would give the same manifest.
 fn direct(engine: EngineSettings) -> Work {
     let manifest = bench_manifest(Isolation::Main);
-    let loaded =
-        Loaded::compile(NAME, &support::module_guest(false), engine, None).expect("compile");
+    let loaded = Loaded::compile(NAME, &arcella_fixtures::module_guest(false), engine, None)
+        .expect("compile");
     let sandbox = loaded.sandbox(&SandboxSettings {
         limits: manifest.limits.clone(),
         capabilities: manifest.capabilities.clone(),
@@ -332,7 +335,7 @@ fn spin_guest() -> Vec<u8> {
     (i32.const 64))
 )"#
     );
-    support::componentize(&wat, "module")
+    arcella_fixtures::componentize(&wat, "module")
 }
 
 /// What [`spin_guest`] returns, computed here.

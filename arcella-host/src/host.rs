@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::cache::CompileCache;
 use crate::call::{Call, CommandOutput};
 use crate::contract::{self, DEFAULT_MAX_COMPONENT_SIZE};
+use crate::diagnostic::Severity;
 use crate::engine::EngineSettings;
 use crate::error::{Error, Result, WireDiagnostic};
 use crate::http::{HttpService, ServeOptions};
@@ -177,12 +178,24 @@ impl Host {
                 limit: self.options.max_component_size,
             });
         }
-        let problems = contract::check_bytes(&wasm, &manifest);
-        if !problems.is_empty() {
+        let (errors, warnings): (Vec<_>, Vec<_>) = contract::check_bytes(&wasm, &manifest)
+            .into_iter()
+            .partition(|diagnostic| diagnostic.severity == Severity::Error);
+        if !errors.is_empty() {
             return Err(Error::Contract {
                 module: name,
-                diagnostics: problems.iter().map(WireDiagnostic::from).collect(),
+                diagnostics: errors.iter().map(WireDiagnostic::from).collect(),
             });
+        }
+        // A warning (e.g. sockets imported, none granted) does not stop a
+        // component, as it does not stop `check`; it is said once, here.
+        for warning in &warnings {
+            tracing::warn!(
+                module = crate::escape(&name).to_string(),
+                "[{}] {}",
+                warning.code,
+                crate::escape(&warning.message)
+            );
         }
         let (placement, kind) = match manifest.module.isolation {
             Isolation::Main => {

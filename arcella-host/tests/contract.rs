@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use arcella_host::contract::{
     ComponentInfo, ContractError, DEFAULT_MAX_COMPONENT_SIZE, Kind, check_component,
-    check_component_size, check_wit,
+    check_component_file, check_component_size, check_wit,
 };
 use arcella_host::diagnostic::{Code, Diagnostic, Severity};
 use arcella_host::manifest::Manifest;
@@ -426,6 +426,39 @@ fn components_over_the_size_cap_are_a0605() {
     );
     assert_eq!(diagnostic.file, file);
     assert!(diagnostic.message.contains("64"), "{}", diagnostic.message);
+}
+
+#[test]
+fn a_component_file_is_inspected_and_checked_against_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.wasm");
+    std::fs::write(&file, component(&[LOGGING], &[HANDLER])).unwrap();
+    let (manifest, source) = manifest(&[HANDLER, LIFECYCLE], &[], &[]);
+    let (info, diagnostics) =
+        check_component_file(&file, &manifest, Path::new(MANIFEST_FILE), &source).unwrap();
+    assert_eq!(info.unwrap().exports, [HANDLER]);
+    assert_eq!(
+        codes(&diagnostics),
+        [Code::MissingExport, Code::UndeclaredImport]
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_a0601_and_a_missing_file_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.wasm");
+    std::fs::write(&file, wat::parse_str("(module)").unwrap()).unwrap();
+    let (manifest, source) = manifest(&[], &[], &[]);
+    let (info, diagnostics) =
+        check_component_file(&file, &manifest, Path::new(MANIFEST_FILE), &source).unwrap();
+    assert_eq!(info, None);
+    assert_eq!(codes(&diagnostics), [Code::NotAComponent]);
+    assert_eq!(diagnostics[0].file, file);
+
+    let missing = dir.path().join("missing.wasm");
+    let error =
+        check_component_file(&missing, &manifest, Path::new(MANIFEST_FILE), &source).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
 }
 
 // ---- check_wit ----

@@ -5,9 +5,10 @@ mod support;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use arcella_fixtures::{command_guest, module_guest};
 use arcella_host::worker::WorkerCommand;
 use arcella_host::{ComponentKind, Error, Host, HostOptions, Isolation, ModuleState, Stdio};
-use support::{command_guest, manifest, module_guest};
+use support::manifest;
 
 fn options() -> HostOptions {
     static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();

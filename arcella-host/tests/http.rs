@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arcella_fixtures::{fetch_module, http_guest as guest};
 use arcella_host::EngineSettings;
 use arcella_host::Limits;
 use arcella_host::http::{HttpService, ServeOptions};
@@ -15,10 +16,6 @@ use arcella_host::internal::SandboxSettings;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
-
-#[path = "support/guests.rs"]
-mod guests;
-use guests::http_guest as guest;
 
 async fn server(limits: Limits, http: &[&str], options: ServeOptions) -> SocketAddr {
     let loaded = Loaded::compile("web", &guest(), EngineSettings::default(), None).unwrap();
@@ -277,22 +274,6 @@ async fn a_worker_serves_http_and_a_new_one_takes_over_when_it_is_killed() {
         children_named("arcella-worker").is_empty(),
         "the worker is gone after shutdown"
     );
-}
-
-/// A module (`tests/fixtures/fetch-module`) that imports what the HTTP guest
-/// imports beyond `wasi:cli`: `wasi:http/outgoing-handler`.
-fn fetch_module() -> Vec<u8> {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target_dir = workspace.join("target/e2e");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
-        .arg("--manifest-path")
-        .arg(workspace.join("tests/fixtures/fetch-module/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the fetch module failed");
-    std::fs::read(target_dir.join("wasm32-wasip2/release/fetch_module.wasm")).unwrap()
 }
 
 /// What installing `wasm` as `name` under `manifest` says, with `max_size` as the size cap.

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arcella_host::capabilities::{DirGrant, EnvGrant};
+use arcella_host::contract::{self, ComponentInfo};
 use arcella_host::diagnostic::{Code, Severity, line_column};
 use arcella_host::limits::Limits;
-use arcella_host::manifest::{self, Isolation, MAX_MANIFEST_SIZE, ManifestReport};
+use arcella_host::manifest::{self, Isolation, MAX_MANIFEST_SIZE, Manifest, ManifestReport};
 
 /// A manifest path whose folder does not exist, for manifests without `dirs`.
 const NOWHERE: &str = "/nonexistent/app/arcella.toml";
@@ -698,4 +699,73 @@ fn socket_grants_are_read_and_malformed_ones_reported() {
         report.diagnostics[0].message,
         "`db.example.com:5432` has no `tcp://` or `udp://`"
     );
+}
+
+// ---- Manifest::for_component ----
+
+/// A component importing and exporting these names as empty instances.
+fn component(imports: &[&str], exports: &[&str]) -> Vec<u8> {
+    let mut text = String::from("(component\n");
+    for name in imports {
+        text += &format!("  (import \"{name}\" (instance))\n");
+    }
+    for (index, name) in exports.iter().enumerate() {
+        text += &format!("  (instance $e{index})\n  (export \"{name}\" (instance $e{index}))\n");
+    }
+    wat::parse_str(text + ")").expect("the test component is valid component text")
+}
+
+#[test]
+fn a_bare_component_declares_what_it_imports_and_exports_and_is_granted_nothing() {
+    let wasm = component(
+        &[
+            "arcella:component/types@0.1.0",
+            "arcella:component/logging@0.1.0",
+            "wasi:cli/stdout@0.2.12",
+            "wasi:http/outgoing-handler@0.2.12",
+        ],
+        &["arcella:component/handler@0.1.0", "wasi:cli/run@0.2.12"],
+    );
+    let info = ComponentInfo::inspect(&wasm).unwrap();
+    let manifest = Manifest::for_component("hello", Path::new("/app"), &info);
+
+    // What is always allowed is left out; WASI imports that must be declared are in.
+    assert_eq!(
+        manifest.module.imports,
+        [
+            "arcella:component/logging@0.1.0",
+            "wasi:http/outgoing-handler@0.2.12"
+        ]
+    );
+    assert_eq!(
+        manifest.module.exports,
+        ["arcella:component/handler@0.1.0", "wasi:cli/run@0.2.12"]
+    );
+    let defaults = Manifest::defaults("hello", Path::new("/app"));
+    assert_eq!(manifest.capabilities, defaults.capabilities);
+    assert_eq!(
+        (&manifest.limits, &manifest.root),
+        (&defaults.limits, &defaults.root)
+    );
+
+    // Declared is not granted: outbound HTTP is still refused at install.
+    let codes: Vec<Code> = contract::check_bytes(&wasm, &manifest)
+        .iter()
+        .map(|diagnostic| diagnostic.code)
+        .collect();
+    assert_eq!(codes, [Code::CapabilityNotGranted]);
+}
+
+#[test]
+fn a_bare_component_that_needs_no_capability_passes_the_install_check() {
+    let wasm = component(
+        &["arcella:component/logging@0.1.0", "wasi:cli/stdout@0.2.12"],
+        &[
+            "arcella:component/lifecycle@0.1.0",
+            "arcella:component/handler@0.1.0",
+        ],
+    );
+    let info = ComponentInfo::inspect(&wasm).unwrap();
+    let manifest = Manifest::for_component("hello", Path::new("."), &info);
+    assert_eq!(contract::check_bytes(&wasm, &manifest), []);
 }

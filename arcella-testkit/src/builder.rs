@@ -289,12 +289,13 @@ impl HarnessBuilder {
 }
 
 /// What a component without an `arcella.toml` runs under: the host's
-/// defaults, with the imports it has declared (capabilities stay denied).
+/// manifest for it, rooted in the current folder (capabilities stay denied).
 fn bare_manifest(name: &str, prepared: &Prepared) -> Manifest {
     let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut manifest = Manifest::defaults(name, &root);
-    manifest.module.imports = prepared.imports.clone();
-    manifest
+    match &prepared.info {
+        Some(info) => Manifest::for_component(name, &root, info),
+        None => Manifest::defaults(name, &root),
+    }
 }
 
 /// Reads and validates the manifest at `path`.

@@ -17,12 +17,12 @@ use arcella_host::contract::ComponentInfo;
 
 use crate::error::Error;
 
-/// A component ready to install: its bytes, and what it imports.
+/// A component ready to install: its bytes, and what it imports and exports.
 pub(crate) struct Prepared {
     /// The component binary.
     pub wasm: Arc<Vec<u8>>,
-    /// Its top-level imports (empty when it could not be inspected: the host says why on install).
-    pub imports: Vec<String>,
+    /// What it imports and exports (`None` when it could not be inspected: the host says why on install).
+    pub info: Option<ComponentInfo>,
 }
 
 /// Where a component came from, for the memo: text by hash, files by path and modification time.
@@ -66,12 +66,10 @@ pub(crate) fn prepare(wasm: Vec<u8>) -> (blake3::Hash, Arc<Prepared>) {
     let hash = blake3::hash(&wasm);
     let mut map = lock(by_hash());
     let prepared = map.entry(hash).or_insert_with(|| {
-        let imports = ComponentInfo::inspect(&wasm)
-            .map(|info| info.imports)
-            .unwrap_or_default();
+        let info = ComponentInfo::inspect(&wasm).ok();
         Arc::new(Prepared {
             wasm: Arc::new(wasm),
-            imports,
+            info,
         })
     });
     (hash, prepared.clone())

@@ -206,7 +206,7 @@ impl Harness {
     }
 
     /// A component written as component-model text, under the host's defaults
-    /// (named `component`, its imports declared, no capabilities).
+    /// (named `component`, its imports and exports declared, no capabilities).
     pub fn from_wat(text: &str) -> HarnessBuilder {
         HarnessBuilder::from_wat(text)
     }

@@ -2,8 +2,9 @@
 
 mod support;
 
+use arcella_fixtures::command_guest;
 use arcella_testkit::{Harness, Isolation, assert_trace};
-use support::{WORKER, command_guest};
+use support::WORKER;
 
 #[test]
 fn a_command_prints_and_exits_with_its_code() {

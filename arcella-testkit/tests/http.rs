@@ -3,8 +3,8 @@
 
 mod support;
 
+use arcella_fixtures::http_guest;
 use arcella_testkit::{Harness, HttpMock, Isolation};
-use support::http_guest;
 
 /// The fixture in this process, allowed to call `api.example.com`, with one mock there.
 fn harness() -> arcella_testkit::HarnessBuilder {

@@ -2,8 +2,9 @@
 
 mod support;
 
+use arcella_fixtures::module_guest;
 use arcella_testkit::{Error, Harness, Isolation, Level, ModuleState, assert_trace};
-use support::{ECHO_WAT, WORKER, echo_guest, module_guest};
+use support::{ECHO_WAT, WORKER, echo_guest};
 
 /// The echo module, named `echo`, greeting with `hi`, in `isolation`.
 fn echo(isolation: Isolation) -> Harness {

@@ -8,7 +8,7 @@ mod support;
 use std::net::TcpListener;
 
 use arcella_testkit::{Harness, HttpMock, Isolation};
-use support::{WORKER, fetch_module};
+use support::{WORKER, fetch_module_guest};
 
 #[test]
 fn a_module_gets_the_mocks_answer_and_opens_no_socket_in_either_isolation() {
@@ -20,7 +20,7 @@ fn a_module_gets_the_mocks_answer_and_opens_no_socket_in_either_isolation() {
         let authority = listener.local_addr().unwrap().to_string();
         let url = format!("http://{authority}/greeting");
 
-        let mut h = Harness::from_bytes(fetch_module())
+        let mut h = Harness::from_bytes(fetch_module_guest())
             .name("fetcher")
             .isolation(isolation)
             .worker_exe(WORKER)

@@ -1,4 +1,4 @@
-//! The command line: the commands, what a command's run comes to, and how an error reads.
+//! The command line: the commands and how an error reads.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::{
     build::BuildCommand, check::CheckCommand, new::NewCommand, run::RunCommand, test::TestCommand,
 };
+use crate::outcome::{Outcome, UserError};
 
 /// Exit code when the component or the check failed (trap, limit, error diagnostic, guest failure).
 pub const EXIT_FAILED: u8 = 1;
@@ -67,51 +68,6 @@ pub fn arguments() -> Vec<OsString> {
     }
     args
 }
-
-/// How a command ended when it did not return an error; `main` turns it into an exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// All went well.
-    Success,
-    /// The component or the check failed, and the command has said why.
-    Failed,
-    /// A program's own exit code, passed through.
-    Exited(i32),
-}
-
-/// A mistake of the user's, said in one line with a help line when there is something to suggest.
-#[derive(Debug)]
-pub struct UserError {
-    /// What is wrong.
-    pub message: String,
-    /// What to do instead.
-    pub help: Option<String>,
-}
-
-impl UserError {
-    /// A user error saying `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    /// Adds a help line.
-    #[must_use]
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl std::fmt::Display for UserError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UserError {}
 
 /// Whether `error` is the component failing (a host error) rather than the user or the input.
 pub fn is_component_failure(error: &anyhow::Error) -> bool {

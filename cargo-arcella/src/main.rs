@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod diagnostics;
+mod outcome;
 mod project;
 
 use std::process::ExitCode;
@@ -34,9 +35,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(cli.command.exec());
     // Exit codes are decided here and nowhere else.
     let code = match result {
-        Ok(cli::Outcome::Success) => 0,
-        Ok(cli::Outcome::Failed) => cli::EXIT_FAILED,
-        Ok(cli::Outcome::Exited(code)) => u8::try_from(code).unwrap_or(cli::EXIT_FAILED),
+        Ok(outcome::Outcome::Success) => 0,
+        Ok(outcome::Outcome::Failed) => cli::EXIT_FAILED,
+        Ok(outcome::Outcome::Exited(code)) => u8::try_from(code).unwrap_or(cli::EXIT_FAILED),
         Err(error) => {
             eprint!("{}", cli::report(&error, verbose));
             if cli::is_component_failure(&error) {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use arcella_host::manifest::MANIFEST_FILE;
 
-use crate::cli::UserError;
+use crate::outcome::UserError;
 
 /// The crate root: the folder of `manifest_path` (an `arcella.toml`, a
 /// `Cargo.toml` or a folder), else the nearest folder at or above the current

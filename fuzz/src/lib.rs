@@ -1,12 +1,11 @@
 //! What the fuzz targets share: the guests they load, built from the WAT and
-//! WIT in `fuzz/guests/` against the repository's `wit/`, the way the host's
-//! own tests build theirs.
+//! WIT in `fuzz/guests/` against the repository's `wit/` by `arcella-fixtures`,
+//! as the host's own tests build theirs.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
-use wit_parser::Resolve;
+use arcella_fixtures::{componentize, componentize_with_wit};
 
 /// The core module of the `invoke` guest.
 pub const PROBE_WAT: &str = include_str!("../guests/probe.wat");
@@ -16,46 +15,18 @@ pub const PROBE_WIT: &str = include_str!("../guests/probe.wit");
 pub const HTTP_WAT: &str = include_str!("../guests/http.wat");
 
 /// The repository's `wit/` folder.
-pub fn wit_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit")
-}
-
-/// Wraps `core_wat` into a component of `world`, resolved in the repository's
-/// WIT plus `extra_wit` when given (whose package is then the one searched).
-pub fn componentize(core_wat: &str, extra_wit: Option<&str>, world: &str) -> Vec<u8> {
-    let mut resolve = Resolve::default();
-    let (mut package, _) = resolve
-        .push_dir(wit_dir())
-        .expect("the repository's WIT resolves");
-    if let Some(extra) = extra_wit {
-        package = resolve
-            .push_str("extra.wit", extra)
-            .expect("the fuzz guest's WIT resolves");
-    }
-    let world = resolve
-        .select_world(&[package], Some(world))
-        .expect("world exists");
-    let mut module = wat::parse_str(core_wat).expect("guest WAT parses");
-    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
-        .expect("metadata embeds");
-    ComponentEncoder::default()
-        .module(&module)
-        .expect("module is accepted")
-        .validate(true)
-        .encode()
-        .expect("component encodes")
-}
+pub use arcella_fixtures::wit_dir;
 
 /// A module-world component that also exports `fuzz:invoke/probe`.
 pub fn probe_guest() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| componentize(PROBE_WAT, Some(PROBE_WIT), "invoke"))
+    WASM.get_or_init(|| componentize_with_wit(PROBE_WAT, PROBE_WIT, "invoke"))
 }
 
 /// A `wasi:http/proxy` component that reads the whole request and answers 200.
 pub fn http_guest() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| componentize(HTTP_WAT, None, "wasi:http/proxy"))
+    WASM.get_or_init(|| componentize(HTTP_WAT, "wasi:http/proxy"))
 }
 
 /// The smallest component: what the compile-cache target stores.

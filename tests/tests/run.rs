@@ -5,7 +5,8 @@ mod support;
 
 use std::path::Path;
 
-use support::{arcella, command_guest, filters, module_guest, outcome, preopens_guest};
+use arcella_fixtures::command_guest;
+use support::{arcella, filters, module_guest, outcome, preopens_guest};
 use tempfile::TempDir;
 
 /// `wasm` saved as `<dir>/hello.wasm`, with `manifest` beside it when given.

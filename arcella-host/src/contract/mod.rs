@@ -6,7 +6,9 @@
 //! imports and exports, and [`check_component`] holds that against the
 //! manifest: declared exports present, imports declared, capabilities granted.
 //! [`check_component_size`] and [`check_component_fresh`] look at the file
-//! itself: not too large, not older than its sources.
+//! itself: not too large, not older than its sources. [`check_component_file`]
+//! runs the checks of a built file in one call, [`check_bytes`] those of the
+//! bytes `install` is given.
 //!
 //! ```no_run
 //! # use arcella_host::{contract::{ComponentInfo, check_component}, manifest::Manifest};
@@ -80,5 +82,42 @@ pub fn check_bytes(wasm: &[u8], manifest: &crate::manifest::Manifest) -> Vec<Dia
     match ComponentInfo::inspect(wasm) {
         Ok(info) => check_component(&info, manifest, &manifest_file, ""),
         Err(error) => vec![error.diagnostic(Path::new(&manifest.module.name))],
+    }
+}
+
+/// Checks the component file `component` against `manifest`: its size, that
+/// it is a component, and what it imports and exports.
+///
+/// This is the check of a built file (`cargo arcella check`, `build` and
+/// `run`); diagnostics point into `manifest_source`, the text of
+/// `manifest_file`. Returns what the component is when it could be read, with
+/// the diagnostics; only failing to read the file is an error.
+pub fn check_component_file(
+    component: &Path,
+    manifest: &crate::manifest::Manifest,
+    manifest_file: &Path,
+    manifest_source: &str,
+) -> std::io::Result<(Option<ComponentInfo>, Vec<Diagnostic>)> {
+    let bytes = std::fs::read(component)?;
+    let mut diagnostics = Vec::new();
+    if let Some(too_large) =
+        check_component_size(bytes.len() as u64, DEFAULT_MAX_COMPONENT_SIZE, component)
+    {
+        diagnostics.push(too_large);
+    }
+    match ComponentInfo::inspect(&bytes) {
+        Ok(info) => {
+            diagnostics.extend(check_component(
+                &info,
+                manifest,
+                manifest_file,
+                manifest_source,
+            ));
+            Ok((Some(info), diagnostics))
+        }
+        Err(error) => {
+            diagnostics.push(error.diagnostic(component));
+            Ok((None, diagnostics))
+        }
     }
 }

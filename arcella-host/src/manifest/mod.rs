@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::capabilities::Capabilities;
+use crate::contract;
 use crate::diagnostic::Diagnostic;
 use crate::limits::Limits;
 
@@ -108,8 +109,8 @@ impl ManifestReport {
 }
 
 impl Manifest {
-    /// A manifest with defaults for everything but the name: what a bare
-    /// `.wasm` without an `arcella.toml` runs under.
+    /// A manifest with defaults for everything but the name, declaring and
+    /// granting nothing; [`Manifest::for_component`] fills it in for a component.
     pub fn defaults(name: &str, root: &Path) -> Self {
         Self {
             module: ModuleInfo {
@@ -127,5 +128,33 @@ impl Manifest {
             config: Vec::new(),
             root: root.to_path_buf(),
         }
+    }
+
+    /// What a bare `.wasm` without an `arcella.toml` runs under: the defaults,
+    /// declaring what `info` says the component imports and exports.
+    ///
+    /// A manifest declares, and [`contract::check_component`] requires, every
+    /// import that is not [always allowed](contract::wasi::is_always_allowed),
+    /// WASI ones such as `wasi:http/outgoing-handler` included; declaring them
+    /// here lets `install` accept the component as it is. Declaring grants
+    /// nothing: every capability stays denied until the caller grants it
+    /// (`cargo arcella run --dir`, the testkit's builder), and an import that
+    /// needs one is still refused without it.
+    pub fn for_component(name: &str, root: &Path, info: &contract::ComponentInfo) -> Self {
+        let mut manifest = Self::defaults(name, root);
+        manifest.module.imports = info
+            .imports
+            .iter()
+            .filter(|import| {
+                !contract::InterfaceName::parse(import)
+                    .is_some_and(|name| contract::wasi::is_always_allowed(&name))
+            })
+            .cloned()
+            .collect();
+        manifest.module.exports = info
+            .exported_interfaces()
+            .map(|(export, _)| export.to_string())
+            .collect();
+        manifest
     }
 }

@@ -17,7 +17,8 @@ use arcella_host::cache::{CacheOutcome, CompileCache};
 use arcella_host::{EngineSettings, internal::shared_engine};
 use arcella_host::{Host, HostOptions, Isolation, Stdio};
 
-use crate::support::{manifest, module_guest};
+use crate::support::manifest;
+use arcella_fixtures::module_guest;
 
 /// Far longer than any load takes, so that a regression fails instead of hanging the suite.
 const HANG: Duration = Duration::from_secs(120);

@@ -12,7 +12,7 @@ use arcella_host::internal::Loaded;
 use arcella_host::internal::{Sandbox, SandboxSettings};
 use arcella_host::{Error, Stdio};
 
-use crate::support::{REALLOC, componentize};
+use arcella_fixtures::{REALLOC, componentize};
 
 /// A command that reads up to 64 bytes of `/data/secret` through its first
 /// preopened folder and prints them; exit code 1 when it cannot.

@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use arcella_host::services::logging::LogRecord;
 use arcella_host::{Error, Host, Isolation};
 
-use crate::support::{
-    LIFECYCLE_OK, REALLOC, componentize, manifest, module_guest, test_host_options,
-};
+use crate::support::{manifest, test_host_options};
+use arcella_fixtures::{LIFECYCLE_OK, REALLOC, componentize, module_guest};
 
 /// Clears the screen, paints red, and forges a record of another module on a line of its own.
 const HOSTILE: &str =

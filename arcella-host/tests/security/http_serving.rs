@@ -16,7 +16,7 @@ use arcella_host::internal::SandboxSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::http_guest;
+use arcella_fixtures::http_guest;
 
 /// A request the guest answers at once, on a connection closed after it.
 const QUICK: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

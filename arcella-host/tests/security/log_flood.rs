@@ -6,7 +6,8 @@
 
 use arcella_host::{Host, Isolation};
 
-use crate::support::{LIFECYCLE_OK, REALLOC, componentize, manifest, test_host_options};
+use crate::support::{manifest, test_host_options};
+use arcella_fixtures::{LIFECYCLE_OK, REALLOC, componentize};
 
 /// A module whose `handle` logs `records` messages of 16 KiB, then echoes.
 fn flooder(records: u32) -> Vec<u8> {

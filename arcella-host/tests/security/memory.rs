@@ -7,7 +7,8 @@
 use arcella_host::EngineSettings;
 use arcella_host::{Error, Host, HostOptions, Isolation, Stdio};
 
-use crate::support::{REALLOC, componentize, manifest, test_host_options};
+use crate::support::{manifest, test_host_options};
+use arcella_fixtures::{REALLOC, componentize};
 
 /// A command whose core module defines `extra` memories and `tables` funcref
 /// tables of the given sizes besides its own, then exits successfully.

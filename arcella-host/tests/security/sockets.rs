@@ -14,7 +14,7 @@ use arcella_host::capabilities::SocketGrant;
 use arcella_host::internal::Loaded;
 use arcella_host::internal::SandboxSettings;
 
-use crate::support::{REALLOC, componentize};
+use arcella_fixtures::{REALLOC, componentize};
 
 /// A command that connects over TCP to 127.0.0.1:`port` and prints `C` when
 /// connected, or `E` and the error code's letter (`B` = access-denied) when
@@ -131,4 +131,22 @@ async fn a_granted_name_opens_the_addresses_it_resolves_to() {
     let (printed, connected) = connect_with(&["tcp://localhost:PORT"]).await;
     assert_eq!(printed, "C");
     assert!(connected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_installs_a_component_that_imports_sockets_without_grants_and_denies_them() {
+    use arcella_host::{Host, Manifest};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // No grant: `check` warns (A0607); installing must not refuse it.
+    let manifest = Manifest::defaults("connector", std::path::Path::new("."));
+    let mut host = Host::new(arcella_host::HostOptions {
+        stdio: Stdio::Capture { limit: 1 << 10 },
+        ..crate::support::test_host_options()
+    });
+    host.install(manifest, connector(port)).await.unwrap();
+    let call = host.run("connector", &[]).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&call.value.stdout.bytes), "EB");
+    assert!(listener.accept().is_err());
 }

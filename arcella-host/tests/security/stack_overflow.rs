@@ -6,9 +6,8 @@
 
 use arcella_host::{Error, Host, Isolation};
 
-use crate::support::{
-    LIFECYCLE_OK, REALLOC, componentize, manifest, module_guest, test_host_options,
-};
+use crate::support::{manifest, test_host_options};
+use arcella_fixtures::{LIFECYCLE_OK, REALLOC, componentize, module_guest};
 
 /// A module whose `handle` calls `$deep`, which moves a shadow stack
 /// pointer down 64 bytes and stores to it on each call, then calls itself.

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use arcella_host::{Host, HostOptions, Isolation, Limits};
 
-use crate::support::{manifest, module_guest, test_host_options};
+use crate::support::{manifest, test_host_options};
+use arcella_fixtures::module_guest;
 
 /// Set in the environment of the test binary when it plays the doomed host.
 const ROLE: &str = "ARCELLA_SECURITY_ROLE";
@@ -108,7 +109,7 @@ async fn flooding_host() {
     let line = format!("{}\n", "x".repeat(3_999));
     host.install(
         command,
-        crate::support::command_guest(&line, 4096, true, false),
+        arcella_fixtures::command_guest(&line, 4096, true, false),
     )
     .await
     .unwrap();

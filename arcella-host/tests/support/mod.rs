@@ -1,12 +1,9 @@
-//! Helpers for the host's tests.
+//! Helpers for the host's tests; the guests are in `arcella-fixtures`.
 #![allow(dead_code)]
 
 use std::path::Path;
 
 use arcella_host::Manifest;
-
-mod guests;
-pub use guests::*;
 
 /// A host for tests: no compile cache, output discarded, workers started
 /// from this package's `arcella-worker`.

@@ -1,9 +1,5 @@
-//! Helpers for the testkit's tests; the guests are the host's own fixtures.
+//! Helpers for the testkit's tests; the shared guests are in `arcella-fixtures`.
 #![allow(dead_code)]
-
-#[path = "../../../arcella-host/tests/support/guests.rs"]
-mod guests;
-pub use guests::*;
 
 /// The worker executable built with the testkit, for `isolation = "worker"`.
 pub const WORKER: &str = env!("CARGO_BIN_EXE_arcella-testkit-worker");
@@ -40,28 +36,15 @@ pub const ECHO_WAT: &str = r#"(component
   (export "arcella:component/handler@0.1.0" (instance $handler))
 )"#;
 
-/// The logging, echoing, counting module of [`module_guest`], built once per test binary.
+/// The logging, echoing, counting module of [`arcella_fixtures::module_guest`],
+/// built once per test binary.
 pub fn echo_guest() -> &'static [u8] {
     static GUEST: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    GUEST.get_or_init(|| module_guest(false))
+    GUEST.get_or_init(|| arcella_fixtures::module_guest(false))
 }
 
-/// `tests/fixtures/fetch-module`: a module whose `handle("fetch", URL)`
-/// GETs `URL` over `wasi:http`, built once per test binary.
-pub fn fetch_module() -> &'static [u8] {
+/// `tests/fixtures/fetch-module`, built once per test binary.
+pub fn fetch_module_guest() -> &'static [u8] {
     static GUEST: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    GUEST.get_or_init(|| {
-        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let manifest = workspace.join("tests/fixtures/fetch-module/Cargo.toml");
-        let target_dir = workspace.join("target/e2e");
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the fetch module failed");
-        std::fs::read(target_dir.join("wasm32-wasip2/release/fetch_module.wasm")).unwrap()
-    })
+    GUEST.get_or_init(arcella_fixtures::fetch_module)
 }

@@ -5,15 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
-use arcella_host::contract::{ComponentInfo, Kind};
+use arcella_host::contract::{ComponentInfo, Kind, check_component_file};
 use arcella_host::diagnostic::Diagnostic;
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
 use cargo_metadata::{Message, MetadataCommand, Package};
 use clap::Args;
 
-use crate::cli::{Outcome, UserError};
-use crate::commands::check::check_component_file;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::{Outcome, UserError};
 use crate::project;
 
 /// The target components are built for.
@@ -95,8 +94,8 @@ impl BuildArgs {
         })?;
 
         let shown = project::shown(&component);
-        let (info, found) =
-            check_component_file(&shown, &manifest, &manifest_file, &report.source)?;
+        let (info, found) = check_component_file(&shown, &manifest, &manifest_file, &report.source)
+            .with_context(|| format!("reading {}", shown.display()))?;
         let mut all = report.diagnostics;
         all.extend(found);
         diagnostics::emit(&all, &mut sources, Format::Human, &manifest.module.name);

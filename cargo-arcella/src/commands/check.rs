@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use arcella_host::contract::{self, ComponentInfo};
+use arcella_host::contract;
 use arcella_host::diagnostic::{Diagnostic, Severity};
-use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
+use arcella_host::manifest::{self, MANIFEST_FILE};
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::Outcome;
 use crate::project;
 
 /// Check arcella.toml, the crate's `wit/`, and the built component when it is
@@ -102,8 +102,13 @@ pub fn check_crate(root: &Path) -> anyhow::Result<Checked> {
             match contract::check_component_fresh(&component, root) {
                 Some(stale) => diagnostics.push(stale),
                 None => {
-                    let (_, found) =
-                        check_component_file(&component, manifest, &manifest_file, &report.source)?;
+                    let (_, found) = contract::check_component_file(
+                        &component,
+                        manifest,
+                        &manifest_file,
+                        &report.source,
+                    )
+                    .with_context(|| format!("reading {}", component.display()))?;
                     diagnostics.extend(found);
                 }
             }
@@ -114,39 +119,4 @@ pub fn check_crate(root: &Path) -> anyhow::Result<Checked> {
         sources,
         subject,
     })
-}
-
-/// Checks the component in `component` against `manifest`: its size, that it
-/// is a component, and what it imports and exports.
-pub fn check_component_file(
-    component: &Path,
-    manifest: &Manifest,
-    manifest_file: &Path,
-    manifest_source: &str,
-) -> anyhow::Result<(Option<ComponentInfo>, Vec<Diagnostic>)> {
-    let bytes =
-        std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
-    let mut diagnostics = Vec::new();
-    if let Some(too_large) = contract::check_component_size(
-        bytes.len() as u64,
-        arcella_host::DEFAULT_MAX_COMPONENT_SIZE,
-        component,
-    ) {
-        diagnostics.push(too_large);
-    }
-    match ComponentInfo::inspect(&bytes) {
-        Ok(info) => {
-            diagnostics.extend(contract::check_component(
-                &info,
-                manifest,
-                manifest_file,
-                manifest_source,
-            ));
-            Ok((Some(info), diagnostics))
-        }
-        Err(error) => {
-            diagnostics.push(error.diagnostic(component));
-            Ok((None, diagnostics))
-        }
-    }
 }

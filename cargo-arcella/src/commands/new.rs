@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use crate::cli::{Outcome, UserError};
+use crate::outcome::{Outcome, UserError};
 
 /// Create a component crate at PATH from a template: Cargo.toml, src/,
 /// arcella.toml, wit/ (module and http), .gitignore and a GitHub workflow.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use arcella_host::capabilities::{DirGrant, EnvGrant};
-use arcella_host::contract::{ComponentInfo, InterfaceName, Kind};
+use arcella_host::contract::{ComponentInfo, Kind, check_component_file};
 use arcella_host::diagnostic::Diagnostic;
 use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
@@ -16,10 +16,9 @@ use arcella_host::{Host, HostOptions, Isolation, Limits, LogRecord, Stdio, escap
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
-use crate::cli::{Outcome, UserError};
 use crate::commands::build::BuildArgs;
-use crate::commands::check::check_component_file;
 use crate::diagnostics::{self, Format, SourceMap};
+use crate::outcome::{Outcome, UserError};
 
 /// Run a component. In a crate: build it, then run `target/arcella/<name>.wasm`.
 /// Given a `.wasm`: run it under the `arcella.toml` beside it, or defaults.
@@ -446,7 +445,8 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
             diagnostics::emit(&report.diagnostics, &mut sources, Format::Human, &subject);
             return Ok(Loaded::Failed);
         };
-        let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)?;
+        let (info, found) = check_component_file(path, &manifest, &manifest_file, &report.source)
+            .with_context(|| format!("reading {}", path.display()))?;
         let mut all = report.diagnostics;
         all.extend(found);
         diagnostics::emit(&all, &mut sources, Format::Human, &manifest.module.name);
@@ -474,14 +474,8 @@ fn load_component(path: &Path) -> anyhow::Result<Loaded> {
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "component".to_string());
     let root = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
-    let mut manifest = Manifest::defaults(&name, &root);
-    // Without a manifest, the component's own Arcella imports are what it is allowed;
-    // WASI capabilities stay denied unless the flags grant them.
-    manifest.module.imports = info
-        .imported_interfaces()
-        .filter(|(_, interface)| !interface.is_wasi())
-        .map(|(name, _): (&str, InterfaceName)| name.to_string())
-        .collect();
+    // Capabilities stay denied unless the flags grant them.
+    let manifest = Manifest::for_component(&name, &root, &info);
     Ok(Loaded::Ready(Box::new(manifest), wasm, info))
 }
 

@@ -5,8 +5,8 @@ use std::ffi::OsString;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::cli::Outcome;
 use crate::commands::build::{BuildArgs, cargo};
+use crate::outcome::Outcome;
 
 /// Build the component like `build`, then run `cargo test` for the host with
 /// `ARCELLA_COMPONENT` set to the fresh component and `ARCELLA_WORKER_EXE`

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
+use arcella_fixtures::{REALLOC, componentize};
 use assert_cmd::Command;
 use tempfile::TempDir;
 
@@ -129,13 +130,7 @@ pub fn new_crate(template: &str, name: &str) -> (TempDir, PathBuf) {
     (dir, root)
 }
 
-// `componentize` and the `REALLOC` allocator are the host's own test fixtures.
-#[path = "../../../arcella-host/tests/support/guests.rs"]
-mod guests;
-use guests::REALLOC;
-#[allow(unused_imports, reason = "each test binary uses some of the helpers")]
-pub use guests::command_guest;
-pub use guests::componentize;
+// The guests only these tests use; the shared ones are in `arcella-fixtures`.
 
 /// A module guest: `start` logs "started"; `handle` on topic `l…` loops
 /// forever, `g…` grows memory without end, `t…` traps, `e…` returns the
