@@ -245,7 +245,7 @@ async fn cpu_cases() -> Vec<Case> {
             .instantiate(&loaded.sandbox(&sandbox))
             .await
             .expect("instantiate");
-        instance.start(&[]).await.expect("start");
+        instance.start(&Vec::new()).await.expect("start");
         let work = Work::CpuLoop {
             instance,
             expected: expected_spin(),

@@ -47,6 +47,11 @@ const POOL_CORE_INSTANCES: u32 = 4 * POOL_INSTANCES;
 /// Largest linear memory the pool reserves for one instance (the wasm32 maximum).
 const POOL_MAX_MEMORY: usize = 4 << 30;
 
+/// Bytes of each freed memory and table slot kept resident and reset with
+/// `memset`: what a small guest touches (a Rust component's stack and first
+/// heap pages are more; they are given back as before).
+const KEEP_RESIDENT: usize = 64 << 10;
+
 /// Linear memories one component instance may define. Toolchains emit one or
 /// two; the store's limiter and the pool agree on this cap.
 pub const MAX_MEMORIES_PER_COMPONENT: u32 = 16;
@@ -109,7 +114,12 @@ fn config(settings: EngineSettings) -> Config {
             .max_tables_per_module(MAX_TABLES_PER_COMPONENT)
             .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
             .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
-            .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT);
+            .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+            // A freed slot's first pages are zeroed with `memset` rather than
+            // given back with `madvise`: the next instance then starts without
+            // page faults or the TLB flushes a `madvise` costs every core.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config

@@ -16,7 +16,7 @@ use crate::store::GuestState;
 pub struct Instance {
     store: Store<GuestState>,
     instance: wasmtime::component::Instance,
-    bindings: Arc<ModuleBindings>,
+    bindings: ModuleBindings,
     limits: Limits,
     metered: bool,
     functions: Arc<Vec<ExportedFunc>>,
@@ -34,7 +34,7 @@ impl Instance {
         Self {
             store,
             instance,
-            bindings: Arc::new(bindings),
+            bindings,
             limits,
             metered,
             functions,
@@ -42,20 +42,14 @@ impl Instance {
     }
 
     /// Calls `lifecycle.start` with `config`.
-    pub async fn start(&mut self, config: &[(String, String)]) -> Result<Call<()>> {
-        let bindings = self.bindings.clone();
-        let config = config.to_vec();
+    pub async fn start(&mut self, config: &Vec<(String, String)>) -> Result<Call<()>> {
+        let lifecycle = self.bindings.arcella_component_lifecycle();
         let budget = Budget {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store| {
-            Box::pin(async move {
-                bindings
-                    .arcella_component_lifecycle()
-                    .call_start(store, &config)
-                    .await
-            })
+        let call = guarded(&mut self.store, budget, |store, _| {
+            Box::pin(lifecycle.call_start(store, config))
         })
         .await?;
         self.guest_result(call, "start")
@@ -63,18 +57,13 @@ impl Instance {
 
     /// Calls `lifecycle.stop`.
     pub async fn stop(&mut self) -> Result<Call<()>> {
-        let bindings = self.bindings.clone();
+        let lifecycle = self.bindings.arcella_component_lifecycle();
         let budget = Budget {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store| {
-            Box::pin(async move {
-                bindings
-                    .arcella_component_lifecycle()
-                    .call_stop(store)
-                    .await
-            })
+        let call = guarded(&mut self.store, budget, |store, _| {
+            Box::pin(lifecycle.call_stop(store))
         })
         .await?;
         self.guest_result(call, "stop")
@@ -86,19 +75,13 @@ impl Instance {
         topic: &str,
         payload: &[u8],
     ) -> Result<Call<Result<Vec<u8>, String>>> {
-        let bindings = self.bindings.clone();
-        let (topic, payload) = (topic.to_string(), payload.to_vec());
+        let handler = self.bindings.arcella_component_handler();
         let budget = Budget {
             limits: &self.limits,
             metered: self.metered,
         };
-        guarded(&mut self.store, budget, |store| {
-            Box::pin(async move {
-                bindings
-                    .arcella_component_handler()
-                    .call_handle(store, &topic, &payload)
-                    .await
-            })
+        guarded(&mut self.store, budget, |store, _| {
+            Box::pin(handler.call_handle(store, topic, payload))
         })
         .await
     }
@@ -172,7 +155,7 @@ impl Instance {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store| {
+        let call = guarded(&mut self.store, budget, |store, _| {
             Box::pin(async move {
                 let mut results = results;
                 func.call_async(store, &params, &mut results).await?;

@@ -9,7 +9,7 @@ use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::bindings::{Module as ModuleBindings, ModulePre};
+use crate::bindings::ModuleIndices;
 use crate::cache::CompileCache;
 use crate::call::{Call, CommandOutput};
 use crate::enforce::{Budget, guarded};
@@ -27,7 +27,8 @@ pub struct Loaded {
     engine: Engine,
     pre: InstancePre<GuestState>,
     uses: Uses,
-    module_pre: Option<ModulePre<GuestState>>,
+    /// Where a module's exports are, found once: instantiation then needs no name lookups.
+    module_indices: Option<ModuleIndices>,
     command_pre: Option<CommandPre<GuestState>>,
     proxy_pre: Option<ProxyPre<GuestState>>,
     metered: bool,
@@ -96,9 +97,9 @@ impl Loaded {
         let pre = linker
             .instantiate_pre(component)
             .map_err(|error| load_error(format!("{error:#}")))?;
-        let module_pre = match kind {
+        let module_indices = match kind {
             ComponentKind::Module => Some(
-                ModulePre::new(pre.clone()).map_err(|error| load_error(format!("{error:#}")))?,
+                ModuleIndices::new(&pre).map_err(|error| load_error(format!("{error:#}")))?,
             ),
             _ => None,
         };
@@ -120,7 +121,7 @@ impl Loaded {
             engine: engine.clone(),
             pre,
             uses,
-            module_pre,
+            module_indices,
             command_pre,
             proxy_pre,
             metered,
@@ -204,7 +205,7 @@ impl Loaded {
 
     /// Instantiates a module-world component in a fresh store of `sandbox` (it is not started yet).
     pub async fn instantiate(&self, sandbox: &Sandbox) -> Result<Instance> {
-        let Some(module_pre) = &self.module_pre else {
+        let Some(indices) = &self.module_indices else {
             return Err(self.wrong_kind("be started"));
         };
         let mut store = sandbox.store(&self.engine)?;
@@ -213,11 +214,11 @@ impl Loaded {
             limits: &limits,
             metered: self.metered,
         };
-        let pre = module_pre.clone();
-        let (instance, bindings) = guarded(&mut store, budget, |store| {
+        let (pre, indices) = (self.pre.clone(), indices.clone());
+        let (instance, bindings) = guarded(&mut store, budget, |store, _| {
             Box::pin(async move {
-                let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
-                let bindings = ModuleBindings::new(&mut *store, &instance)?;
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let bindings = indices.load(&mut *store, &instance)?;
                 Ok((instance, bindings))
             })
         })
@@ -244,7 +245,7 @@ impl Loaded {
             metered: self.metered,
         };
         let pre = command_pre.clone();
-        let call = guarded(&mut store, budget, |store| {
+        let call = guarded(&mut store, budget, |store, _| {
             Box::pin(async move {
                 let command = pre.instantiate_async(&mut *store).await?;
                 match command.wasi_cli_run().call_run(&mut *store).await {

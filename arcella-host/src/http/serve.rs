@@ -345,7 +345,7 @@ impl HttpService {
                 limits: &limits,
                 metered,
             };
-            let call = guarded(&mut store, budget, |store| {
+            let call = guarded(&mut store, budget, |store, _| {
                 Box::pin(async move {
                     let proxy = pre.instantiate_async(&mut *store).await?;
                     proxy

@@ -35,7 +35,6 @@ pub fn run_if_worker() {
         return;
     }
     let group = std::env::var(GROUP_ENV).unwrap_or_else(|_| "default".into());
-    lifeline::exit_when_orphaned();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,7 +76,7 @@ fn host_channel() -> std::io::Result<std::os::unix::net::UnixStream> {
 
 async fn serve() -> std::io::Result<()> {
     let writer: FrameWriter = Arc::new(Mutex::new(host_channel()?));
-    let requests = lifeline::Requests::read_stdin()?;
+    let mut requests = lifeline::Requests::watch(host_channel()?)?;
     let mut modules: HashMap<String, Local> = HashMap::new();
     let mut server: Option<HttpServer> = None;
     while let Some(request) = requests.next()? {

@@ -8,10 +8,13 @@
 //! it). Between requests a closed pipe is the ordinary way to stop: the
 //! worker finishes what it was doing and exits cleanly.
 
+use std::io::BufReader;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::protocol::{Request, read_frame};
 
@@ -21,37 +24,16 @@ const PARENT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// The exit status of a worker whose host went away.
 const ORPHANED_EXIT: i32 = 71;
 
-/// Ends this process as soon as its parent dies.
-pub(super) fn exit_when_orphaned() {
-    #[cfg(unix)]
-    {
-        let parent = std::os::unix::process::parent_id();
-        let watching = std::thread::Builder::new()
-            .name("arcella-lifeline".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(PARENT_CHECK_INTERVAL);
-                    if std::os::unix::process::parent_id() != parent {
-                        orphaned("its host process died");
-                    }
-                }
-            });
-        if let Err(error) = watching {
-            eprintln!("arcella worker: cannot watch its host ({error}); exiting");
-            std::process::exit(ORPHANED_EXIT);
-        }
-    }
-}
-
 fn orphaned(why: &str) -> ! {
     eprintln!("arcella worker: {why}; stopping its guests");
     std::process::exit(ORPHANED_EXIT);
 }
 
-/// The host's requests, read from stdin by a thread of their own so that a
-/// closed pipe is noticed while a guest runs.
+/// The host's requests, read by the worker's own thread (no hand-off between
+/// threads on the way to a guest), while a watch thread ends the worker if
+/// its host dies or hangs up during a request.
 pub(super) struct Requests {
-    received: Receiver<std::io::Result<Option<Request>>>,
+    channel: BufReader<UnixStream>,
     busy: Arc<AtomicBool>,
 }
 
@@ -65,37 +47,61 @@ impl Drop for Busy {
 }
 
 impl Requests {
-    /// Starts reading requests from this process's stdin.
-    pub(super) fn read_stdin() -> std::io::Result<Self> {
-        let (send, received) = sync_channel(1);
+    /// Reads requests from `channel` and starts the watch over the host.
+    pub(super) fn watch(channel: UnixStream) -> std::io::Result<Self> {
         let busy = Arc::new(AtomicBool::new(false));
-        let reading_busy = busy.clone();
+        let watched = channel.try_clone()?;
+        let watching_busy = busy.clone();
+        let parent = std::os::unix::process::parent_id();
         std::thread::Builder::new()
-            .name("arcella-requests".into())
-            .spawn(move || {
-                let mut stdin = std::io::stdin().lock();
-                loop {
-                    let frame = read_frame::<Request>(&mut stdin);
-                    let end = !matches!(frame, Ok(Some(_)));
-                    if end && reading_busy.load(Ordering::SeqCst) {
-                        orphaned("its host closed the request pipe mid-call");
-                    }
-                    if send.send(frame).is_err() || end {
-                        break;
-                    }
-                }
-            })?;
-        Ok(Self { received, busy })
+            .name("arcella-lifeline".into())
+            .spawn(move || watch_host(&watched, parent, &watching_busy))?;
+        Ok(Self {
+            channel: BufReader::new(channel),
+            busy,
+        })
     }
 
-    /// The next request; `Ok(None)` once the host closed the pipe.
-    pub(super) fn next(&self) -> std::io::Result<Option<Request>> {
-        self.received.recv().unwrap_or(Ok(None))
+    /// The next request; `Ok(None)` once the host closed the channel.
+    pub(super) fn next(&mut self) -> std::io::Result<Option<Request>> {
+        read_frame(&mut self.channel)
     }
 
     /// Marks the worker busy until the returned guard is dropped.
     pub(super) fn busy(&self) -> Busy {
         self.busy.store(true, Ordering::SeqCst);
         Busy(self.busy.clone())
+    }
+}
+
+/// Ends the worker when its parent changes (the host died and the worker
+/// was re-parented), or when the host hangs up the channel while a request
+/// is being served. Between requests a hang-up is the ordinary way to stop:
+/// the request loop reads the end and the worker exits cleanly.
+fn watch_host(channel: &UnixStream, parent: u32, busy: &AtomicBool) {
+    let interval = Timespec {
+        tv_sec: 0,
+        tv_nsec: PARENT_CHECK_INTERVAL.as_nanos() as _,
+    };
+    loop {
+        // Only a hang-up wakes this poll early; the requests themselves are
+        // left for the request loop to read.
+        let mut fds = [PollFd::new(channel, PollFlags::RDHUP)];
+        let hung_up = match poll(&mut fds, Some(&interval)) {
+            Ok(0) => false,
+            Ok(_) => fds[0]
+                .revents()
+                .intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR),
+            Err(_) => false,
+        };
+        if std::os::unix::process::parent_id() != parent {
+            orphaned("its host process died");
+        }
+        if hung_up {
+            if busy.load(Ordering::SeqCst) {
+                orphaned("its host closed the request channel mid-call");
+            }
+            std::thread::sleep(PARENT_CHECK_INTERVAL);
+        }
     }
 }

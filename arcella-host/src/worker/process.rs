@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Stdio as ProcessStdio;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, Command};
 
@@ -53,8 +53,9 @@ pub struct WorkerProcess {
     child: Child,
     /// Requests to the worker.
     requests: OwnedWriteHalf,
-    /// Its events: logs, output it forwards, replies.
-    events: OwnedReadHalf,
+    /// Its events: logs, output it forwards, replies (buffered: a frame's
+    /// header and body usually come in one read).
+    events: BufReader<OwnedReadHalf>,
 }
 
 impl WorkerProcess {
@@ -95,7 +96,7 @@ impl WorkerProcess {
             name: group.to_string(),
             child,
             requests,
-            events,
+            events: BufReader::new(events),
         })
     }
 

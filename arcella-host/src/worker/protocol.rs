@@ -149,8 +149,11 @@ pub fn write_frame(
                 bytes.len()
             ))
         })?;
-    writer.write_all(&len.to_le_bytes())?;
-    writer.write_all(&bytes)?;
+    // One write per frame: a frame is one message on the socket, not two.
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(&bytes);
+    writer.write_all(&frame)?;
     writer.flush()
 }
 

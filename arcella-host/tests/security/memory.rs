@@ -92,3 +92,44 @@ async fn a_component_within_the_limit_still_runs() {
     let outcome = run(hoarder(1, 480, 1, 1000), Isolation::Main, false).await;
     assert_eq!(outcome.unwrap(), 0);
 }
+
+/// A command that prints what its memory holds at two places (`0` for a
+/// zero byte, `1` for the marker) and then writes the marker there: one
+/// place in the first 64 KiB (which the pool resets with `memset`) and one
+/// past it (which it gives back to the kernel).
+fn marker() -> Vec<u8> {
+    let wat = format!(
+        r#"(module
+  (import "wasi:cli/stdout@0.2.12" "get-stdout" (func $get_stdout (result i32)))
+  (import "wasi:io/streams@0.2.12" "[method]output-stream.blocking-write-and-flush" (func $write (param i32 i32 i32 i32)))
+  (memory (export "memory") 2)
+  {REALLOC}
+  (func (export "wasi:cli/run@0.2.12#run") (result i32)
+    (i32.store8 (i32.const 3000) (i32.add (i32.const 48) (i32.load8_u (i32.const 1000))))
+    (i32.store8 (i32.const 3001) (i32.add (i32.const 48) (i32.load8_u (i32.const 70000))))
+    (call $write (call $get_stdout) (i32.const 3000) (i32.const 2) (i32.const 3100))
+    (i32.store8 (i32.const 1000) (i32.const 1))
+    (i32.store8 (i32.const 70000) (i32.const 1))
+    (i32.const 0))
+)"#
+    );
+    componentize(&wat, "wasi:cli/command")
+}
+
+#[tokio::test]
+async fn an_instance_never_sees_what_the_previous_one_left_in_its_memory() {
+    for pooling in [true, false] {
+        let mut host = Host::new(options(pooling));
+        host.install(manifest("marker", Isolation::Main), marker())
+            .await
+            .unwrap();
+        for run in 0..3 {
+            let call = host.run("marker", &[]).await.unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&call.value.stdout.bytes),
+                "00",
+                "run {run} (pooling {pooling}) started from a zeroed memory"
+            );
+        }
+    }
+}
