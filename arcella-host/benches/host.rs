@@ -447,7 +447,9 @@ fn ratio(group: &[(&str, Stats)], over: &str, under: &str) -> String {
 /// A duration in the unit that suits it.
 fn show(duration: Duration) -> String {
     let micros = duration.as_secs_f64() * 1e6;
-    if micros < 10_000.0 {
+    if micros < 1.0 {
+        format!("{:.0}ns", micros * 1000.0)
+    } else if micros < 10_000.0 {
         format!("{micros:.1}µs")
     } else {
         format!("{:.2}ms", micros / 1000.0)

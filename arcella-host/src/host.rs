@@ -102,6 +102,20 @@ struct Installed {
     placement: Placement,
 }
 
+impl Installed {
+    /// Refuses `action` unless the module is running.
+    fn running(&self, action: &str) -> Result<()> {
+        if self.state != ModuleState::Running {
+            return Err(Error::WrongState {
+                module: self.manifest.module.name.clone(),
+                action: action.into(),
+                state: self.state,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Runs components: installs them, starts and stops them, and delivers calls,
 /// each under its manifest's limits and capabilities.
 pub struct Host {
@@ -252,15 +266,21 @@ impl Host {
         })
     }
 
-    /// Runs `op` on `name` wherever it runs. If its worker died, every
-    /// module of that group has failed.
-    async fn call(&mut self, name: &str, op: Op) -> Result<Done> {
+    /// Runs `op` on `name` wherever it runs, if `allowed` says the module may
+    /// take it. If its worker died, every module of that group has failed.
+    async fn call(
+        &mut self,
+        name: &str,
+        op: Op<'_>,
+        allowed: impl FnOnce(&Installed) -> Result<()>,
+    ) -> Result<Done> {
         let module = self
             .modules
             .get_mut(name)
             .ok_or_else(|| Error::NotInstalled {
                 module: name.to_string(),
             })?;
+        allowed(module)?;
         let result = module.placement.call(op, &mut self.workers).await;
         if let Err(Error::WorkerDied { group, .. }) = &result {
             self.worker_died(group);
@@ -293,19 +313,6 @@ impl Host {
         Ok(())
     }
 
-    /// Refuses `action` unless `name` is running.
-    fn expect_running(&self, name: &str, action: &str) -> Result<()> {
-        let module = self.module(name)?;
-        if module.state != ModuleState::Running {
-            return Err(Error::WrongState {
-                module: name.into(),
-                action: action.into(),
-                state: module.state,
-            });
-        }
-        Ok(())
-    }
-
     fn set_state(&mut self, name: &str, state: ModuleState) {
         if let Some(module) = self.modules.get_mut(name) {
             module.state = state;
@@ -329,7 +336,7 @@ impl Host {
         }
         let config = module.manifest.config.clone();
         let result = self
-            .call(name, Op::Start { config })
+            .call(name, Op::Start { config }, |_| Ok(()))
             .await
             .and_then(Done::started);
         self.set_state(
@@ -351,12 +358,14 @@ impl Host {
         topic: &str,
         payload: &[u8],
     ) -> Result<Call<Result<Vec<u8>, String>>> {
-        self.expect_running(name, "handle an event for")?;
         let op = Op::Handle {
-            topic: topic.to_string(),
-            payload: payload.to_vec(),
+            topic: topic.into(),
+            payload: payload.into(),
         };
-        let result = self.call(name, op).await.and_then(Done::handled);
+        let result = self
+            .call(name, op, |module| module.running("handle an event for"))
+            .await
+            .and_then(Done::handled);
         if result.is_err() {
             self.set_state(name, ModuleState::Failed);
         }
@@ -369,11 +378,11 @@ impl Host {
     /// A call that does not fit (unknown function, bad arguments) leaves the
     /// module running; a trap or a limit fails it, as with [`Host::handle`].
     pub async fn invoke(&mut self, name: &str, call: &str) -> Result<Call<String>> {
-        self.expect_running(name, "invoke a function of")?;
-        let op = Op::Invoke {
-            call: call.to_string(),
-        };
-        let result = self.call(name, op).await.and_then(Done::invoked);
+        let op = Op::Invoke { call: call.into() };
+        let result = self
+            .call(name, op, |module| module.running("invoke a function of"))
+            .await
+            .and_then(Done::invoked);
         if matches!(&result, Err(error) if !matches!(error, Error::Invoke { .. })) {
             self.set_state(name, ModuleState::Failed);
         }
@@ -385,8 +394,10 @@ impl Host {
     /// The instance is gone afterwards whatever `stop` returned; an error from
     /// the guest is reported, and the module is `Stopped` (or `Failed` on a trap).
     pub async fn stop(&mut self, name: &str) -> Result<Call<()>> {
-        self.expect_running(name, "stop")?;
-        let result = self.call(name, Op::Stop).await.and_then(Done::stopped);
+        let result = self
+            .call(name, Op::Stop, |module| module.running("stop"))
+            .await
+            .and_then(Done::stopped);
         let state = match &result {
             Ok(_) | Err(Error::Guest { .. }) => ModuleState::Stopped,
             Err(_) => ModuleState::Failed,
@@ -406,7 +417,7 @@ impl Host {
             args: argv,
             output: OutputMode::for_stdio(&self.options.stdio),
         };
-        let result = self.call(name, op).await.and_then(Done::ran);
+        let result = self.call(name, op, |_| Ok(())).await.and_then(Done::ran);
         self.set_state(
             name,
             if result.is_ok() {

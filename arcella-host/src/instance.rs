@@ -48,8 +48,8 @@ impl Instance {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store, _| {
-            Box::pin(lifecycle.call_start(store, config))
+        let call = guarded(&mut self.store, budget, async |store| {
+            lifecycle.call_start(store, config).await
         })
         .await?;
         self.guest_result(call, "start")
@@ -62,8 +62,8 @@ impl Instance {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store, _| {
-            Box::pin(lifecycle.call_stop(store))
+        let call = guarded(&mut self.store, budget, async |store| {
+            lifecycle.call_stop(store).await
         })
         .await?;
         self.guest_result(call, "stop")
@@ -80,8 +80,8 @@ impl Instance {
             limits: &self.limits,
             metered: self.metered,
         };
-        guarded(&mut self.store, budget, |store, _| {
-            Box::pin(handler.call_handle(store, topic, payload))
+        guarded(&mut self.store, budget, async |store| {
+            handler.call_handle(store, topic, payload).await
         })
         .await
     }
@@ -155,12 +155,10 @@ impl Instance {
             limits: &self.limits,
             metered: self.metered,
         };
-        let call = guarded(&mut self.store, budget, |store, _| {
-            Box::pin(async move {
-                let mut results = results;
-                func.call_async(store, &params, &mut results).await?;
-                Ok(results)
-            })
+        let call = guarded(&mut self.store, budget, async move |store| {
+            let mut results = results;
+            func.call_async(store, &params, &mut results).await?;
+            Ok(results)
         })
         .await?;
         let results = &call.value;

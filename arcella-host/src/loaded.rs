@@ -98,9 +98,9 @@ impl Loaded {
             .instantiate_pre(component)
             .map_err(|error| load_error(format!("{error:#}")))?;
         let module_indices = match kind {
-            ComponentKind::Module => Some(
-                ModuleIndices::new(&pre).map_err(|error| load_error(format!("{error:#}")))?,
-            ),
+            ComponentKind::Module => {
+                Some(ModuleIndices::new(&pre).map_err(|error| load_error(format!("{error:#}")))?)
+            }
             _ => None,
         };
         let command_pre = match kind {
@@ -215,12 +215,10 @@ impl Loaded {
             metered: self.metered,
         };
         let (pre, indices) = (self.pre.clone(), indices.clone());
-        let (instance, bindings) = guarded(&mut store, budget, |store, _| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                let bindings = indices.load(&mut *store, &instance)?;
-                Ok((instance, bindings))
-            })
+        let (instance, bindings) = guarded(&mut store, budget, async move |store| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            let bindings = indices.load(&mut *store, &instance)?;
+            Ok((instance, bindings))
         })
         .await?
         .value;
@@ -245,18 +243,16 @@ impl Loaded {
             metered: self.metered,
         };
         let pre = command_pre.clone();
-        let call = guarded(&mut store, budget, |store, _| {
-            Box::pin(async move {
-                let command = pre.instantiate_async(&mut *store).await?;
-                match command.wasi_cli_run().call_run(&mut *store).await {
-                    Ok(result) => Ok(i32::from(result.is_err())),
-                    // `exit(code)` ends the run with that code; it is not a trap.
-                    Err(error) => match error.downcast_ref::<I32Exit>() {
-                        Some(exit) => Ok(exit.0),
-                        None => Err(error),
-                    },
-                }
-            })
+        let call = guarded(&mut store, budget, async move |store| {
+            let command = pre.instantiate_async(&mut *store).await?;
+            match command.wasi_cli_run().call_run(&mut *store).await {
+                Ok(result) => Ok(i32::from(result.is_err())),
+                // `exit(code)` ends the run with that code; it is not a trap.
+                Err(error) => match error.downcast_ref::<I32Exit>() {
+                    Some(exit) => Ok(exit.0),
+                    None => Err(error),
+                },
+            }
         })
         .await?;
         let (stdout, stderr) = store.data().take_output();

@@ -5,6 +5,7 @@
 //! same code on its own `Local` for modules in a worker ([`Remote`] only
 //! carries the operation across the pipe).
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,9 +32,10 @@ const INSTALL_DEADLINE: Duration = Duration::from_secs(300);
 /// Time a worker has to compile an HTTP component and bind its address.
 const WORKER_START: Duration = Duration::from_secs(120);
 
-/// One operation on an installed module.
+/// One operation on an installed module. It borrows its arguments from the
+/// caller in this process; read from a worker's channel it owns them.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum Op {
+pub enum Op<'a> {
     /// Instantiate afresh and call `lifecycle.start` with the `[config]` table.
     Start {
         /// The `[config]` table.
@@ -42,15 +44,15 @@ pub enum Op {
     /// Call `handler.handle`.
     Handle {
         /// The event's topic.
-        topic: String,
+        topic: Cow<'a, str>,
         /// The event's payload.
-        #[serde(with = "serde_bytes")]
-        payload: Vec<u8>,
+        #[serde(with = "owned_bytes")]
+        payload: Cow<'a, [u8]>,
     },
     /// Call any exported function, written as a WAVE call.
     Invoke {
         /// The call, e.g. `handle("greet", [104])`.
-        call: String,
+        call: Cow<'a, str>,
     },
     /// Call `lifecycle.stop` and drop the instance.
     Stop,
@@ -63,7 +65,29 @@ pub enum Op {
     },
 }
 
-impl Op {
+/// Bytes sent as bytes (not a sequence of numbers), and always read owned:
+/// a worker's frame buffer does not outlive the request.
+mod owned_bytes {
+    use std::borrow::Cow;
+
+    // Serde's `with` hands over the field as it is declared.
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn serialize<S: serde::Serializer>(
+        bytes: &Cow<'_, [u8]>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serde_bytes::serialize(bytes.as_ref(), serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Cow<'static, [u8]>, D::Error> {
+        let bytes: serde_bytes::ByteBuf = serde::Deserialize::deserialize(deserializer)?;
+        Ok(Cow::Owned(bytes.into_vec()))
+    }
+}
+
+impl Op<'_> {
     /// How long the guest calls of this operation may take in all.
     fn bound(&self, limits: &Limits) -> Duration {
         // Starting is two calls: instantiation, then `start`.
@@ -177,7 +201,7 @@ impl Local {
     }
 
     /// Runs `op`. A failure other than a misfit `invoke` drops the instance.
-    pub(crate) async fn call(&mut self, op: Op) -> Result<Done> {
+    pub(crate) async fn call(&mut self, op: Op<'_>) -> Result<Done> {
         let result = self.run(op).await;
         if matches!(&result, Err(error) if !matches!(error, Error::Invoke { .. })) {
             self.instance = None;
@@ -185,15 +209,9 @@ impl Local {
         result
     }
 
-    async fn run(&mut self, op: Op) -> Result<Done> {
+    async fn run(&mut self, op: Op<'_>) -> Result<Done> {
         match op {
-            Op::Start { config } => {
-                self.instance = None;
-                let mut instance = self.loaded.instantiate(&self.sandbox).await?;
-                let call = instance.start(&config).await?;
-                self.instance = Some(instance);
-                Ok(Done::Started(call))
-            }
+            Op::Start { config } => self.start(config).await,
             Op::Handle { topic, payload } => self
                 .running()?
                 .handle(&topic, &payload)
@@ -201,7 +219,10 @@ impl Local {
                 .map(Done::Handled),
             Op::Invoke { call } => self.running()?.invoke(&call).await.map(Done::Invoked),
             Op::Stop => {
-                let mut instance = self.instance.take().ok_or_else(|| self.not_running())?;
+                let mut instance = self
+                    .instance
+                    .take()
+                    .ok_or_else(|| not_running(self.loaded.name()))?;
                 instance.stop().await.map(Done::Stopped)
             }
             Op::Run { args, output } => {
@@ -212,17 +233,22 @@ impl Local {
         }
     }
 
-    fn running(&mut self) -> Result<&mut Instance> {
-        let error = self.not_running();
-        self.instance.as_mut().ok_or(error)
+    async fn start(&mut self, config: Vec<(String, String)>) -> Result<Done> {
+        self.instance = None;
+        let mut instance = self.loaded.instantiate(&self.sandbox).await?;
+        let call = instance.start(&config).await?;
+        self.instance = Some(instance);
+        Ok(Done::Started(call))
     }
 
-    fn not_running(&self) -> Error {
-        Error::Host(format!(
-            "module '{}' has no running instance",
-            self.loaded.name()
-        ))
+    fn running(&mut self) -> Result<&mut Instance> {
+        let name = self.loaded.name();
+        self.instance.as_mut().ok_or_else(|| not_running(name))
     }
+}
+
+fn not_running(module: &str) -> Error {
+    Error::Host(format!("module '{module}' has no running instance"))
 }
 
 /// A module in a worker process of its group: the operations cross the pipe.
@@ -317,7 +343,7 @@ impl Remote {
 
     /// Runs `op` in the worker, installing this version again first if its
     /// worker died since (only for operations that make a fresh instance).
-    pub(crate) async fn call(&mut self, op: Op, pool: &mut WorkerPool) -> Result<Done> {
+    pub(crate) async fn call(&mut self, op: Op<'_>, pool: &mut WorkerPool) -> Result<Done> {
         let fresh_instance = matches!(op, Op::Start { .. } | Op::Run { .. });
         if fresh_instance
             && (self.installed_in.is_none() || self.installed_in != pool.generation(&self.group))
@@ -421,7 +447,7 @@ pub(crate) enum Placement {
 
 impl Placement {
     /// Runs `op` wherever the module is.
-    pub(crate) async fn call(&mut self, op: Op, pool: &mut WorkerPool) -> Result<Done> {
+    pub(crate) async fn call(&mut self, op: Op<'_>, pool: &mut WorkerPool) -> Result<Done> {
         match self {
             Self::Here(local) => local.call(op).await,
             Self::Worker(remote) => remote.call(op, pool).await,

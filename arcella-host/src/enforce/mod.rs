@@ -7,9 +7,6 @@
 
 mod memory;
 
-use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
@@ -40,23 +37,15 @@ pub(crate) struct Budget<'a> {
     pub(crate) metered: bool,
 }
 
-/// A call into the guest, borrowing its store for `'s`.
-pub(crate) type GuestCall<'s, T> = Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 's>>;
-
-/// Says that what a call borrows from its caller (`'env`) outlives its
-/// borrow of the store (`'s`), so that a call may use the caller's data
-/// (bindings, arguments) without copying it.
-pub(crate) type Scope<'s, 'env> = PhantomData<&'s &'env ()>;
-
 /// Runs `call` under `budget`: fresh fuel and deadline, the wall-clock
 /// bound, then what it cost or the typed error naming what stopped it.
-pub(crate) async fn guarded<'env, T>(
+pub(crate) async fn guarded<T>(
     store: &mut Store<GuestState>,
     budget: Budget<'_>,
-    call: impl for<'s> FnOnce(&'s mut Store<GuestState>, Scope<'s, 'env>) -> GuestCall<'s, T>,
+    call: impl AsyncFnOnce(&mut Store<GuestState>) -> wasmtime::Result<T>,
 ) -> Result<Call<T>> {
     let started = arm(store, budget)?;
-    let outcome = tokio::time::timeout(call_bound(budget.limits), call(store, PhantomData))
+    let outcome = tokio::time::timeout(call_bound(budget.limits), call(store))
         .await
         .ok();
     let duration = started.elapsed();

@@ -345,14 +345,12 @@ impl HttpService {
                 limits: &limits,
                 metered,
             };
-            let call = guarded(&mut store, budget, |store, _| {
-                Box::pin(async move {
-                    let proxy = pre.instantiate_async(&mut *store).await?;
-                    proxy
-                        .wasi_http_incoming_handler()
-                        .call_handle(&mut *store, incoming, outparam)
-                        .await
-                })
+            let call = guarded(&mut store, budget, async move |store| {
+                let proxy = pre.instantiate_async(&mut *store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut *store, incoming, outparam)
+                    .await
             })
             .await?;
             Ok(call.fuel)

@@ -218,7 +218,7 @@ fn open_cache(settings: &WireSettings) -> Result<Option<CompileCache>> {
 
 async fn handle(
     modules: &mut HashMap<String, Local>,
-    request: Request,
+    request: Request<'_>,
     writer: &FrameWriter,
 ) -> Result<Reply> {
     match request {

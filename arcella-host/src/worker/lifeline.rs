@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use super::protocol::{Request, read_frame};
+use super::protocol::{Request, await_input_briefly, read_frame};
 
 /// How often a worker checks that its host is still alive.
 const PARENT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
@@ -63,7 +63,14 @@ impl Requests {
     }
 
     /// The next request; `Ok(None)` once the host closed the channel.
-    pub(super) fn next(&mut self) -> std::io::Result<Option<Request>> {
+    ///
+    /// A host that drives a module calls again within microseconds of a
+    /// reply, so the worker watches the channel for a moment before it
+    /// sleeps in `read`: waking a sleeping process costs more than the call.
+    pub(super) fn next(&mut self) -> std::io::Result<Option<Request<'static>>> {
+        if self.channel.buffer().is_empty() {
+            await_input_briefly(self.channel.get_ref());
+        }
         read_frame(&mut self.channel)
     }
 

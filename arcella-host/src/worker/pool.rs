@@ -75,7 +75,7 @@ impl WorkerPool {
     pub(crate) async fn call(
         &mut self,
         group: &str,
-        request: &Request,
+        request: &Request<'_>,
         deadline: Duration,
     ) -> Result<Reply> {
         self.ensure(group)?;

@@ -9,7 +9,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, Command};
 
 use super::entry::{GROUP_ENV, WORKER_ENV};
-use super::protocol::{Event, Reply, Request, encode_frame, read_frame_async};
+use super::protocol::{Event, Reply, Request, await_input_briefly, encode_frame, read_frame_async};
 use crate::error::{Error, Result};
 use crate::services::logging::emit;
 use crate::services::wasi::output::{OutputSink, Stdio, Stream};
@@ -116,7 +116,7 @@ impl WorkerProcess {
     /// dies, the error says how; the group must then be spawned afresh.
     pub async fn call(
         &mut self,
-        request: &Request,
+        request: &Request<'_>,
         deadline: Duration,
         stdio: &Stdio,
         observers: &Observers,
@@ -135,6 +135,9 @@ impl WorkerProcess {
             let stdout_sink = OutputSink::new(Stream::Stdout, stdio);
             let stderr_sink = OutputSink::new(Stream::Stderr, stdio);
             loop {
+                if self.events.buffer().is_empty() {
+                    await_input_briefly(self.events.get_ref().as_ref());
+                }
                 match read_frame_async::<Event>(&mut self.events).await {
                     Ok(Some(Event::Log(record))) => {
                         emit(&record);

@@ -39,8 +39,9 @@ pub enum OutputMode {
 }
 
 /// What the host asks a worker to do. `key` names one installed version of a module.
+/// The host sends an operation's arguments borrowed; the worker reads them owned.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub enum Request {
+pub enum Request<'a> {
     /// Compile (or load from cache) and link a component.
     Install {
         /// The version's key.
@@ -62,7 +63,7 @@ pub enum Request {
         /// The version's key.
         key: String,
         /// The operation.
-        op: Op,
+        op: Op<'a>,
     },
     /// Forget a version.
     Remove {
@@ -157,6 +158,32 @@ pub fn write_frame(
     writer.flush()
 }
 
+/// How long either side watches its channel for the next frame before it
+/// sleeps in `read` (or in the runtime): a call's answer, or the next call of
+/// a busy host, usually comes within this, and waking a sleeping process
+/// costs more than the call itself.
+const SPIN_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// Watches `channel` for input for up to [`SPIN_BEFORE_SLEEP`]; `true` when some came.
+pub(crate) fn await_input_briefly(channel: impl std::os::fd::AsFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let mut fds = [PollFd::new(&channel, PollFlags::IN)];
+        if matches!(poll(&mut fds, Some(&now)), Ok(ready) if ready > 0) {
+            return true;
+        }
+        if started.elapsed() >= SPIN_BEFORE_SLEEP {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+}
+
 /// Reads one frame; `Ok(None)` at a clean end of stream.
 pub fn read_frame<T: serde::de::DeserializeOwned>(
     reader: &mut impl Read,
@@ -223,16 +250,20 @@ mod tests {
     fn frames_round_trip() {
         let mut buffer = Vec::new();
         write_frame(&mut buffer, &Request::Remove { key: "a#1".into() }).unwrap();
-        let request: Request = read_frame(&mut buffer.as_slice()).unwrap().unwrap();
+        let request: Request<'static> = read_frame(&mut buffer.as_slice()).unwrap().unwrap();
         assert!(matches!(request, Request::Remove { key } if key == "a#1"));
-        assert!(read_frame::<Request>(&mut [].as_slice()).unwrap().is_none());
+        assert!(
+            read_frame::<Request<'static>>(&mut [].as_slice())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn oversized_and_garbled_frames_are_errors_not_panics() {
         let huge = (u32::MAX).to_le_bytes();
-        assert!(read_frame::<Request>(&mut huge.as_slice()).is_err());
+        assert!(read_frame::<Request<'static>>(&mut huge.as_slice()).is_err());
         let garbled = [3, 0, 0, 0, 0xff, 0xff, 0xff];
-        assert!(read_frame::<Request>(&mut garbled.as_slice()).is_err());
+        assert!(read_frame::<Request<'static>>(&mut garbled.as_slice()).is_err());
     }
 }
