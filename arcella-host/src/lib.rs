@@ -1,7 +1,7 @@
-//! The embedded host of Arcella: it runs WebAssembly components under
-//! limits (fuel, memory, time, stack), with default-deny capabilities, in
-//! this process or in worker processes, through a lifecycle of install,
-//! start, stop, update and remove.
+//! The embedded host of Arcella: WebAssembly components under limits and
+//! default-deny capabilities, in this process or in workers, through a
+//! lifecycle of install, start, stop, update and remove. Binaries that embed
+//! it call [`run_if_worker`] first in `main`: a worker re-runs the executable.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,9 +17,6 @@
 //! host.stop("hello").await?;
 //! # Ok(()) }
 //! ```
-//!
-//! Binaries that embed the host call [`run_if_worker`] first in `main`:
-//! worker isolation re-runs the same executable as a worker.
 
 pub mod cache;
 pub mod capabilities;
@@ -47,16 +44,6 @@ pub use store::Observers;
 pub use terminal_text::escape;
 pub use worker::{WorkerCommand, run_if_worker};
 
-/// Internals other crates of this workspace (benchmarks, fuzzing) drive
-/// directly; not a stable API.
-#[doc(hidden)]
-pub mod internal {
-    pub use crate::engine::{MAX_WASM_STACK, shared_engine};
-    pub use crate::instance::Instance;
-    pub use crate::loaded::Loaded;
-    pub use crate::store::{Sandbox, SandboxSettings};
-}
-
 mod backtrace;
 mod bindings;
 mod call;
@@ -65,6 +52,8 @@ mod engine;
 mod error;
 mod host;
 mod instance;
+#[doc(hidden)]
+pub mod internal;
 mod kind;
 mod lifecycle;
 mod loaded;

@@ -24,7 +24,7 @@ const EXAMPLE_SOCKET_ENDPOINT: &str = "db.example.com:5432";
 ///
 /// - each `exports` entry the component does not export is A0602;
 /// - each import that `imports` does not declare is A0603, except the WASI
-///   interfaces every program may use ([`wasi::is_always_allowed`]);
+///   interfaces every program may use (see [`provided`](crate::services::provided));
 /// - `wasi:sockets` imports with an empty `[capabilities] sockets` are an
 ///   A0607 warning: they link, and every use will be denied;
 /// - `wasi:http/outgoing-handler` with an empty `[capabilities] http` is A0604.

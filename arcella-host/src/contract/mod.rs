@@ -25,9 +25,10 @@
 mod component;
 mod component_check;
 mod freshness;
-pub mod interface_name;
+mod interface_name;
+#[doc(hidden)]
 pub mod manifest_spans;
-pub mod wasi;
+pub(crate) mod wasi;
 mod wit;
 
 use std::path::Path;

@@ -15,7 +15,7 @@ use crate::manifest::Manifest;
 /// every interface the manifest exports or imports exists.
 ///
 /// `wasi:` names are checked against the WASI 0.2 interfaces the host links
-/// ([`wasi::HOST_WASI_INTERFACES`]); every other name against the packages
+/// ([`provided`](crate::services::provided) by the host services); every other name against the packages
 /// the WIT folder defines. A WIT error is reported once (A0501) with its file
 /// and span, and then only `wasi:` names are checked. A missing folder is a
 /// warning (A0503), and only when the manifest names an interface that needs

@@ -134,7 +134,7 @@ impl Manifest {
     /// declaring what `info` says the component imports and exports.
     ///
     /// A manifest declares, and [`contract::check_component`] requires, every
-    /// import that is not [always allowed](contract::wasi::is_always_allowed),
+    /// import that is not [always allowed](crate::services::Provided::always_allowed),
     /// WASI ones such as `wasi:http/outgoing-handler` included; declaring them
     /// here lets `install` accept the component as it is. Declaring grants
     /// nothing: every capability stays denied until the caller grants it

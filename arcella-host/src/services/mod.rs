@@ -8,8 +8,8 @@
 //! it in [`Backends`], plain data that crosses the worker pipe and is
 //! resolved in the process where the guest runs.
 //!
-//! Adding a service is one file here, its line in [`SERVICES`], its state in
-//! [`crate::store::GuestState`] (built in `Sandbox::store`), and its grant
+//! Adding a service is one file here, its line in `SERVICES`, its state in
+//! `GuestState` (built in `Sandbox::store`), and its grant
 //! in [`Capabilities`](crate::capabilities::Capabilities).
 
 pub mod logging;

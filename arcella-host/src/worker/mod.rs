@@ -4,6 +4,7 @@ mod entry;
 mod lifeline;
 pub(crate) mod pool;
 mod process;
+#[doc(hidden)]
 pub mod protocol;
 
 pub use entry::{GROUP_ENV, WORKER_ENV, run_if_worker};

@@ -2,7 +2,7 @@
 //!
 //! Default-deny: no environment, no preopened directories and a closed
 //! stdin unless `[capabilities]` grants them. The grants are resolved once
-//! per installed component ([`WasiPlan`]); each store then gets a context
+//! per installed component (`WasiPlan`); each store then gets a context
 //! built from that plan without reading the environment or the filesystem again.
 
 pub(crate) mod determinism;
