@@ -69,7 +69,7 @@ impl HostOptions {
     }
 
     /// What a store for `manifest`'s module needs, in this process.
-    pub fn sandbox(&self, manifest: &Manifest) -> SandboxSettings {
+    pub(crate) fn sandbox(&self, manifest: &Manifest) -> SandboxSettings {
         SandboxSettings {
             limits: manifest.limits.clone(),
             capabilities: manifest.capabilities.clone(),
