@@ -14,8 +14,6 @@ use crate::services::outbound_http::HostPattern;
 
 use super::table::{Findings, Section, expect_string_list};
 
-/// The keys `[capabilities]` accepts.
-const KEYS: &[&str] = &["env", "dirs", "http", "sockets"];
 
 /// Reads `[capabilities]`, resolving directory grants against `root`; `None` when it cannot be used.
 pub(super) fn read_capabilities(
@@ -23,7 +21,8 @@ pub(super) fn read_capabilities(
     root: &Path,
     findings: &mut Findings,
 ) -> Option<Capabilities> {
-    section.reject_unknown_keys(KEYS, findings);
+    // The keys `[capabilities]` accepts: the grants the host services read.
+    section.reject_unknown_keys(crate::services::capability_keys(), findings);
     let errors_before = findings.diagnostics.len();
     let mut capabilities = Capabilities::default();
 

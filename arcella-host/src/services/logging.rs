@@ -17,6 +17,7 @@ use crate::terminal_text::escape;
 /// `arcella:component/logging`, and the types it uses.
 pub(crate) const SERVICE: Service = Service {
     name: "logging",
+    grants: &[],
     interfaces: &[
         Provided::free("arcella:component/types"),
         Provided::declared("arcella:component/logging"),

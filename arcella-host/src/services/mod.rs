@@ -30,6 +30,8 @@ pub(crate) struct Service {
     pub(crate) name: &'static str,
     /// The interfaces it provides.
     pub(crate) interfaces: &'static [Provided],
+    /// The `[capabilities]` keys it reads its grant from.
+    pub(crate) grants: &'static [&'static str],
     /// Adds its host functions to the linker shared by every guest.
     pub(crate) add_to_linker: fn(&mut Linker<GuestState>) -> wasmtime::Result<()>,
 }
@@ -38,8 +40,8 @@ pub(crate) struct Service {
 /// an earlier one's functions).
 pub(crate) const SERVICES: &[&Service] = &[
     &wasi::SERVICE,
-    &sockets::SERVICE,
     &outbound_http::SERVICE,
+    &sockets::SERVICE,
     &logging::SERVICE,
 ];
 
@@ -97,6 +99,18 @@ pub fn provided() -> &'static [Provided] {
     &PROVIDED
 }
 
+/// The `[capabilities]` keys the services read, in service order: the keys a
+/// manifest may use there.
+pub(crate) fn capability_keys() -> &'static [&'static str] {
+    static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        SERVICES
+            .iter()
+            .flat_map(|service| service.grants.iter().copied())
+            .collect()
+    });
+    &KEYS
+}
+
 /// The linker every guest is instantiated with: each service added in turn.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
@@ -139,6 +153,16 @@ impl Uses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_two_services_read_the_same_grant() {
+        let mut keys = capability_keys().to_vec();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len());
+        assert_eq!(keys, ["dirs", "env", "http", "sockets"]);
+    }
 
     #[test]
     fn no_two_services_provide_the_same_interface() {

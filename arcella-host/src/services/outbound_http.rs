@@ -23,6 +23,7 @@ pub const MAX_MOCKED_BODY: usize = 16 << 20;
 /// HTTP component exports.
 pub(crate) const SERVICE: Service = Service {
     name: "outbound-http",
+    grants: &["http"],
     interfaces: &[
         Provided::free("wasi:http/types"),
         Provided {

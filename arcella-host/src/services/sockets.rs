@@ -32,6 +32,7 @@ use crate::store::GuestState;
 /// it), reaching only what `[capabilities] sockets` grants.
 pub(crate) const SERVICE: Service = Service {
     name: "sockets",
+    grants: &["sockets"],
     interfaces: &[
         network_interface("wasi:sockets/network"),
         network_interface("wasi:sockets/instance-network"),

@@ -24,6 +24,7 @@ pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
 /// The WASI command world, without sockets (their own service) and HTTP.
 pub(crate) const SERVICE: Service = Service {
     name: "wasi",
+    grants: &["env", "dirs"],
     interfaces: &[
         Provided::free("wasi:cli/environment"),
         Provided::free("wasi:cli/exit"),
