@@ -192,7 +192,8 @@ impl Host {
                 limit: self.options.max_component_size,
             });
         }
-        let (errors, warnings): (Vec<_>, Vec<_>) = contract::check_bytes(&wasm, &manifest)
+        let (info, problems) = contract::inspect_and_check(&wasm, &manifest);
+        let (errors, warnings): (Vec<_>, Vec<_>) = problems
             .into_iter()
             .partition(|diagnostic| diagnostic.severity == Severity::Error);
         if !errors.is_empty() {
@@ -233,7 +234,7 @@ impl Host {
                 let group = manifest.module.group.clone();
                 let settings = self.options.wire_settings(&manifest);
                 let wasm = Arc::new(wasm);
-                if is_http(&wasm) {
+                if info.is_some_and(|info| info.kind == contract::Kind::Http) {
                     // Compiled here only to be checked (and cached for the
                     // worker that will serve it); it never runs here.
                     let loaded = Loaded::compile(
@@ -552,9 +553,4 @@ impl Host {
         }
         Ok(())
     }
-}
-
-/// Whether `wasm` is an HTTP component, by what it exports.
-fn is_http(wasm: &[u8]) -> bool {
-    contract::ComponentInfo::inspect(wasm).is_ok_and(|info| info.kind == contract::Kind::Http)
 }

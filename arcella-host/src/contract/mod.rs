@@ -79,10 +79,25 @@ impl ContractError {
 /// This is the check `install` runs. Diagnostics point at the manifest file
 /// by name only, since the host has the parsed manifest, not its text.
 pub fn check_bytes(wasm: &[u8], manifest: &crate::manifest::Manifest) -> Vec<Diagnostic> {
+    inspect_and_check(wasm, manifest).1
+}
+
+/// What [`check_bytes`] finds, with what the component is when it could be
+/// read: `install` needs both, and reads the bytes once.
+pub(crate) fn inspect_and_check(
+    wasm: &[u8],
+    manifest: &crate::manifest::Manifest,
+) -> (Option<ComponentInfo>, Vec<Diagnostic>) {
     let manifest_file = manifest.root.join(crate::manifest::MANIFEST_FILE);
     match ComponentInfo::inspect(wasm) {
-        Ok(info) => check_component(&info, manifest, &manifest_file, ""),
-        Err(error) => vec![error.diagnostic(Path::new(&manifest.module.name))],
+        Ok(info) => {
+            let problems = check_component(&info, manifest, &manifest_file, "");
+            (Some(info), problems)
+        }
+        Err(error) => (
+            None,
+            vec![error.diagnostic(Path::new(&manifest.module.name))],
+        ),
     }
 }
 

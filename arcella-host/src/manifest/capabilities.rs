@@ -14,7 +14,6 @@ use crate::services::outbound_http::HostPattern;
 
 use super::table::{Findings, Section, expect_string_list};
 
-
 /// Reads `[capabilities]`, resolving directory grants against `root`; `None` when it cannot be used.
 pub(super) fn read_capabilities(
     section: &Section<'_, '_>,
