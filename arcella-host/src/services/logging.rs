@@ -18,11 +18,14 @@ use crate::terminal_text::escape;
 pub(crate) const SERVICE: Service = Service {
     name: "logging",
     interfaces: &[
-        Provided::free("arcella:component/types"),
-        Provided::declared("arcella:component/logging"),
+        Provided::free("arcella:component/types").at(ARCELLA_VERSION),
+        Provided::declared("arcella:component/logging").at(ARCELLA_VERSION),
     ],
     add_to_linker,
 };
+
+/// The version of the `arcella:component` package the host is built against (`wit/`).
+const ARCELLA_VERSION: &str = "0.1.0";
 
 fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     logging::add_to_linker::<GuestState, HasSelf<GuestState>>(linker, |state| state)?;
