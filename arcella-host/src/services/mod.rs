@@ -12,6 +12,7 @@
 //! `GuestState` (built in `Sandbox::store`), and its grant
 //! in [`Capabilities`](crate::capabilities::Capabilities).
 
+pub mod config;
 pub mod logging;
 pub mod outbound_http;
 pub(crate) mod sockets;
@@ -41,6 +42,7 @@ pub(crate) const SERVICES: &[&Service] = &[
     &sockets::SERVICE,
     &outbound_http::SERVICE,
     &logging::SERVICE,
+    &config::SERVICE,
 ];
 
 /// The version of the WASI 0.2 interfaces the host links (through
