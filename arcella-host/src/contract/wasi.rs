@@ -71,6 +71,29 @@ mod tests {
     }
 
     #[test]
+    fn pre_release_interfaces_are_provided_at_exactly_their_version() {
+        assert!(host_provides(&name("wasi:config/store@0.2.0-rc.1")));
+        assert!(host_provides(&name("wasi:config/store")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.0")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.0-rc.2")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.12")));
+        assert!(host_provides(&name("wasi:logging/logging@0.1.0-draft")));
+        assert!(!host_provides(&name("wasi:logging/logging@0.1.0")));
+        assert!(!host_provides(&name("wasi:logging/logging@0.2.0")));
+    }
+
+    #[test]
+    fn config_and_logging_must_be_declared_and_need_no_grant() {
+        for interface in [
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:logging/logging@0.1.0-draft",
+        ] {
+            assert!(!is_always_allowed(&name(interface)), "{interface}");
+            assert_eq!(capability_need(&name(interface)), CapabilityNeed::Nothing);
+        }
+    }
+
+    #[test]
     fn the_wasi_version_constant_is_the_services_one() {
         assert_eq!(HOST_WASI_VERSION.to_string(), crate::services::WASI_0_2);
     }

@@ -71,9 +71,17 @@ impl types::Host for GuestState {}
 
 impl logging::Host for GuestState {
     fn log(&mut self, level: types::Level, message: String) {
+        self.record_log(level.into(), message);
+    }
+}
+
+impl GuestState {
+    /// Records one guest log line, whichever interface it came through:
+    /// emitted, told to the observers, and kept for the call's result.
+    pub(crate) fn record_log(&mut self, level: Level, message: String) {
         let record = LogRecord {
             module: self.module.to_string(),
-            level: level.into(),
+            level,
             message: truncate_message(message),
         };
         emit(&record);

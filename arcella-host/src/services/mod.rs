@@ -17,6 +17,7 @@ pub mod logging;
 pub mod outbound_http;
 pub(crate) mod sockets;
 pub mod wasi;
+pub mod wasi_logging;
 
 use std::sync::LazyLock;
 
@@ -43,6 +44,7 @@ pub(crate) const SERVICES: &[&Service] = &[
     &outbound_http::SERVICE,
     &logging::SERVICE,
     &config::SERVICE,
+    &wasi_logging::SERVICE,
 ];
 
 /// The version of the WASI 0.2 interfaces the host links (through
