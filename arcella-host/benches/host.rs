@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use arcella_host::EngineSettings;
 use arcella_host::internal::{Instance, Loaded};
 use arcella_host::internal::{Sandbox, SandboxSettings};
+use arcella_host::services::config::ConfigValues;
 use arcella_host::worker::WorkerCommand;
 use arcella_host::{Host, HostOptions, Isolation, Limits, Manifest};
 
@@ -289,15 +290,17 @@ fn direct(engine: EngineSettings) -> Work {
     let manifest = bench_manifest(Isolation::Main);
     let loaded = Loaded::compile(NAME, &arcella_fixtures::module_guest(false), engine, None)
         .expect("compile");
+    let config = ConfigValues::resolve(NAME, &manifest.config).expect("resolve [config]");
     let sandbox = loaded.sandbox(&SandboxSettings {
         limits: manifest.limits.clone(),
         capabilities: manifest.capabilities.clone(),
+        config: config.clone(),
         ..SandboxSettings::default()
     });
     Work::DirectLifecycle {
         loaded,
         sandbox,
-        config: manifest.config,
+        config: config.pairs().clone(),
     }
 }
 

@@ -162,6 +162,8 @@ codes! {
     InvalidConfigValue = "A0401", Error, "invalid config value";
     /// A key appears twice in a list where it should be unique.
     DuplicateEntry = "A0402", Warning, "duplicate entry";
+    /// A `[config]` value `{ env = … }` that does not name one environment variable.
+    InvalidConfigReference = "A0403", Error, "invalid config environment reference";
     /// A WIT file does not parse or resolve.
     WitSyntax = "A0501", Error, "WIT does not parse";
     /// The manifest names an interface that the crate's WIT does not define.

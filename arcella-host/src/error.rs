@@ -151,6 +151,22 @@ pub enum Error {
         /// Wasmtime's explanation.
         message: String,
     },
+    /// A `[config]` value names an environment variable that is not set
+    /// where the component is installed. The value is never shown.
+    #[error(
+        "component '{}' cannot be installed: `[config] {}` reads the environment variable `{}`, which is not set (or not UTF-8)",
+        escape(module),
+        escape(key),
+        escape(variable)
+    )]
+    ConfigEnvMissing {
+        /// The module.
+        module: String,
+        /// The `[config]` key.
+        key: String,
+        /// The variable it names.
+        variable: String,
+    },
     /// The operation does not apply to this kind of component.
     #[error(
         "component '{}' is a {} component and cannot {}",
@@ -301,6 +317,7 @@ impl Error {
             Self::Contract { .. } => "contract",
             Self::TooLarge { .. } => "too-large",
             Self::Load { .. } => "load",
+            Self::ConfigEnvMissing { .. } => "config-env-missing",
             Self::WrongKind { .. } => "wrong-kind",
             Self::UpdateFailed { .. } => "update-failed",
             Self::Invoke { .. } => "invoke",

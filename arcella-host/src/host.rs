@@ -19,6 +19,7 @@ use crate::loaded::Loaded;
 use crate::manifest::{Isolation, Manifest};
 use crate::placement::{Done, Local, Op, Placement, Remote};
 use crate::services::Backends;
+use crate::services::config::ConfigValues;
 use crate::services::wasi::output::Stdio;
 use crate::store::{Observers, SandboxSettings};
 use crate::worker::WorkerCommand;
@@ -68,9 +69,15 @@ impl HostOptions {
         })
     }
 
-    /// What a store for `manifest`'s module needs, in this process.
-    pub(crate) fn sandbox(&self, manifest: &Manifest) -> SandboxSettings {
-        SandboxSettings {
+    /// What a store for `manifest`'s module needs, in this process; its
+    /// `[config]` resolved now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConfigEnvMissing`] when a `[config]` value names an
+    /// environment variable that is not set.
+    pub(crate) fn sandbox(&self, manifest: &Manifest) -> Result<SandboxSettings> {
+        Ok(SandboxSettings {
             limits: manifest.limits.clone(),
             capabilities: manifest.capabilities.clone(),
             args: Vec::new(),
@@ -78,19 +85,22 @@ impl HostOptions {
             stdio: self.stdio.clone(),
             observers: self.observers.clone(),
             backends: self.backends.clone(),
-        }
+            config: ConfigValues::resolve(&manifest.module.name, &manifest.config)?,
+        })
     }
 
-    /// What a worker needs to compile and run `manifest`'s module.
-    fn wire_settings(&self, manifest: &Manifest) -> WireSettings {
-        WireSettings {
+    /// What a worker needs to compile and run `manifest`'s module, its
+    /// `[config]` resolved here (the values cross the pipe, never a log).
+    fn wire_settings(&self, manifest: &Manifest) -> Result<WireSettings> {
+        Ok(WireSettings {
             engine: self.engine,
             limits: manifest.limits.clone(),
             capabilities: manifest.capabilities.clone(),
             deterministic: self.deterministic,
             cache_dir: self.cache.as_ref().map(|cache| cache.dir().to_path_buf()),
             backends: self.backends.clone(),
-        }
+            config: ConfigValues::resolve(&manifest.module.name, &manifest.config)?,
+        })
     }
 }
 
@@ -224,7 +234,8 @@ impl Host {
                     Stdio::Forward(forward) => Some(forward.clone()),
                     _ => None,
                 };
-                let local = Local::new(Arc::new(loaded), &self.options.sandbox(&manifest), forward);
+                let local =
+                    Local::new(Arc::new(loaded), &self.options.sandbox(&manifest)?, forward);
                 let kind = local.kind();
                 (Placement::Here(local), kind)
             }
@@ -232,7 +243,7 @@ impl Host {
                 self.next_key += 1;
                 let key = format!("{name}#{}", self.next_key);
                 let group = manifest.module.group.clone();
-                let settings = self.options.wire_settings(&manifest);
+                let settings = self.options.wire_settings(&manifest)?;
                 let wasm = Arc::new(wasm);
                 if info.is_some_and(|info| info.kind == contract::Kind::Http) {
                     // Compiled here only to be checked (and cached for the
@@ -324,7 +335,8 @@ impl Host {
         }
     }
 
-    /// Instantiates `name` and calls its `lifecycle.start` with the manifest's `[config]`.
+    /// Instantiates `name` and calls its `lifecycle.start` with the
+    /// manifest's `[config]`, as resolved at install.
     pub async fn start(&mut self, name: &str) -> Result<Call<()>> {
         self.expect_kind(name, ComponentKind::Module, "be started")?;
         let module = self.module(name)?;
@@ -335,9 +347,8 @@ impl Host {
                 state: module.state,
             });
         }
-        let config = module.manifest.config.clone();
         let result = self
-            .call(name, Op::Start { config }, |_| Ok(()))
+            .call(name, Op::Start, |_| Ok(()))
             .await
             .and_then(Done::started);
         self.set_state(
@@ -480,7 +491,7 @@ impl Host {
                 )?;
                 HttpService::new(
                     Arc::new(loaded),
-                    &self.options.sandbox(&module.manifest),
+                    &self.options.sandbox(&module.manifest)?,
                     options,
                 )
             }
@@ -502,10 +513,9 @@ impl Host {
         };
         let mut fresh = self.prepare(manifest, wasm).await.map_err(&failed)?;
         let call = if fresh.kind == ComponentKind::Module {
-            let config = fresh.manifest.config.clone();
             let started = fresh
                 .placement
-                .call(Op::Start { config }, &mut self.workers)
+                .call(Op::Start, &mut self.workers)
                 .await
                 .and_then(Done::started);
             match started {

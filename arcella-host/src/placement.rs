@@ -36,11 +36,9 @@ const WORKER_START: Duration = Duration::from_secs(120);
 /// caller in this process; read from a worker's channel it owns them.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Op<'a> {
-    /// Instantiate afresh and call `lifecycle.start` with the `[config]` table.
-    Start {
-        /// The `[config]` table.
-        config: Vec<(String, String)>,
-    },
+    /// Instantiate afresh and call `lifecycle.start` with the `[config]`
+    /// table, as the sandbox resolved it at install.
+    Start,
     /// Call `handler.handle`.
     Handle {
         /// The event's topic.
@@ -91,11 +89,7 @@ impl Op<'_> {
     /// How long the guest calls of this operation may take in all.
     fn bound(&self, limits: &Limits) -> Duration {
         // Starting is two calls: instantiation, then `start`.
-        let calls = if matches!(self, Self::Start { .. }) {
-            2
-        } else {
-            1
-        };
+        let calls = if matches!(self, Self::Start) { 2 } else { 1 };
         crate::enforce::call_bound(limits).saturating_mul(calls)
     }
 }
@@ -211,7 +205,7 @@ impl Local {
 
     async fn run(&mut self, op: Op<'_>) -> Result<Done> {
         match op {
-            Op::Start { config } => self.start(config).await,
+            Op::Start => self.start().await,
             Op::Handle { topic, payload } => self
                 .running()?
                 .handle(&topic, &payload)
@@ -233,10 +227,10 @@ impl Local {
         }
     }
 
-    async fn start(&mut self, config: Vec<(String, String)>) -> Result<Done> {
+    async fn start(&mut self) -> Result<Done> {
         self.instance = None;
         let mut instance = self.loaded.instantiate(&self.sandbox).await?;
-        let call = instance.start(&config).await?;
+        let call = instance.start(self.sandbox.config().pairs()).await?;
         self.instance = Some(instance);
         Ok(Done::Started(call))
     }
@@ -344,7 +338,7 @@ impl Remote {
     /// Runs `op` in the worker, installing this version again first if its
     /// worker died since (only for operations that make a fresh instance).
     pub(crate) async fn call(&mut self, op: Op<'_>, pool: &mut WorkerPool) -> Result<Done> {
-        let fresh_instance = matches!(op, Op::Start { .. } | Op::Run { .. });
+        let fresh_instance = matches!(op, Op::Start | Op::Run { .. });
         if fresh_instance
             && (self.installed_in.is_none() || self.installed_in != pool.generation(&self.group))
         {

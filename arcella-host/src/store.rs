@@ -14,6 +14,7 @@ use crate::capabilities::Capabilities;
 use crate::enforce::{self, StoreLimiter};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::services::config::ConfigValues;
 use crate::services::logging::{CallLog, LogCallback};
 use crate::services::outbound_http::{OutboundCallback, OutboundHooks, OutboundPolicy};
 use crate::services::sockets::{GuardedLookup, SocketPolicy};
@@ -61,6 +62,8 @@ pub struct SandboxSettings {
     pub observers: Observers,
     /// The services' backends.
     pub backends: Backends,
+    /// The resolved `[config]`: what `lifecycle.start` and `wasi:config` get.
+    pub config: ConfigValues,
 }
 
 /// A component's grants resolved once (environment read, directories opened
@@ -75,6 +78,7 @@ pub struct Sandbox {
     observers: Observers,
     stdio: Stdio,
     args: Vec<String>,
+    config: ConfigValues,
 }
 
 impl Sandbox {
@@ -102,6 +106,7 @@ impl Sandbox {
             observers: settings.observers.clone(),
             stdio: settings.stdio.clone(),
             args: settings.args.clone(),
+            config: settings.config.clone(),
         }
     }
 
@@ -117,6 +122,11 @@ impl Sandbox {
     /// The per-call limits.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The resolved `[config]`.
+    pub(crate) fn config(&self) -> &ConfigValues {
+        &self.config
     }
 
     /// A fresh store, its limits enforced.
@@ -139,6 +149,7 @@ impl Sandbox {
             sockets: self.sockets.clone(),
             http: self.outbound.clone().map(HttpState::new),
             log: CallLog::default(),
+            config: self.config.clone(),
             observers: self.observers.clone(),
             limiter: StoreLimiter::new(self.limits.memory),
             call_deadline: None,
@@ -174,6 +185,8 @@ pub struct GuestState {
     sockets: SocketPolicy,
     http: Option<HttpState>,
     pub(crate) log: CallLog,
+    /// What `wasi:config/store` serves (shared with the sandbox).
+    pub(crate) config: ConfigValues,
     pub(crate) observers: Observers,
     pub(crate) limiter: StoreLimiter,
     /// When the current call must stop; set as each call is armed.

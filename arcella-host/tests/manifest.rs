@@ -7,7 +7,9 @@ use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::contract::{self, ComponentInfo};
 use arcella_host::diagnostic::{Code, Severity, line_column};
 use arcella_host::limits::Limits;
-use arcella_host::manifest::{self, Isolation, MAX_MANIFEST_SIZE, Manifest, ManifestReport};
+use arcella_host::manifest::{
+    self, ConfigValue, Isolation, MAX_MANIFEST_SIZE, Manifest, ManifestReport,
+};
 
 /// A manifest path whose folder does not exist, for manifests without `dirs`.
 const NOWHERE: &str = "/nonexistent/app/arcella.toml";
@@ -133,7 +135,7 @@ enabled = true
     let config: Vec<(&str, &str)> = manifest
         .config
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_str(), v.text().unwrap()))
         .collect();
     assert_eq!(
         config,
@@ -501,9 +503,54 @@ fn config_values_become_strings_in_file_order() {
     let config = report.manifest.unwrap().config;
     let config: Vec<(&str, &str)> = config
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_str(), v.text().unwrap()))
         .collect();
     assert_eq!(config, [("zeta", "z"), ("alpha", "1000"), ("big", "1000")]);
+}
+
+#[test]
+fn a_config_value_may_name_an_environment_variable() {
+    let report = check(&format!(
+        "{MODULE}[config]\ngreeting = \"hi\"\napi_key = {{ env = \"API_KEY\" }}\n"
+    ));
+    assert_eq!(places(&report), []);
+    assert_eq!(
+        report.manifest.unwrap().config,
+        [
+            ("greeting".to_string(), ConfigValue::Text("hi".into())),
+            ("api_key".to_string(), ConfigValue::Env("API_KEY".into())),
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_environment_reference_is_a0403_at_its_place() {
+    let report = check(&format!(
+        "{MODULE}[config]\na = {{ env = \"1X\" }}\nb = {{ env = 3 }}\nc = {{ env = \"C\", default = \"x\" }}\n"
+    ));
+    assert!(report.manifest.is_none());
+    assert_eq!(
+        places(&report),
+        vec![
+            (Code::InvalidConfigReference, Some((5, 13))),
+            (Code::InvalidConfigReference, Some((6, 13))),
+            (Code::InvalidConfigReference, Some((7, 18))),
+        ]
+    );
+    assert_eq!(
+        report.diagnostics[0].help.as_deref(),
+        Some("write `a = { env = \"NAME\" }`, NAME a variable of the host's environment")
+    );
+    assert!(report.diagnostics[2].message.contains("`default`"));
+}
+
+#[test]
+fn a_table_without_env_is_still_a0401() {
+    let report = check(&format!("{MODULE}[config]\nt = {{ value = \"x\" }}\n"));
+    assert_eq!(
+        places(&report),
+        vec![(Code::InvalidConfigValue, Some((5, 5)))]
+    );
 }
 
 #[test]

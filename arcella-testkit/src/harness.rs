@@ -306,7 +306,15 @@ impl Harness {
         let config = self
             .host
             .manifest(&self.name)
-            .map(|manifest| manifest.config.clone())
+            .map(|manifest| {
+                // As written: an environment reference shows its variable's
+                // name, never its value.
+                manifest
+                    .config
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         let result = self.runtime.block_on(self.host.start(&self.name));
         let action = Action::Start { config };

@@ -87,6 +87,11 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
                 },
             }]),
         },
+        config: vec![
+            ("greeting".to_string(), "hello".to_string()),
+            ("count".to_string(), "16".to_string()),
+        ]
+        .into(),
     };
     let wasm = wat::parse_str(arcella_fuzz::TRIVIAL_COMPONENT).expect("component");
     let key = || "hello#1".to_string();
@@ -130,12 +135,7 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
             "request-start",
             Box::new(Request::Call {
                 key: key(),
-                op: Op::Start {
-                    config: vec![
-                        ("greeting".into(), "hello".into()),
-                        ("count".into(), "16".into()),
-                    ],
-                },
+                op: Op::Start,
             }),
         ),
         (

@@ -5,43 +5,43 @@
 //! against the crate's WIT: the host, not the crate, defines them. The table
 //! is [`crate::services::provided`]: each service declares its own.
 
-use std::sync::LazyLock;
-
-use super::interface_name::InterfaceName;
+use super::interface_name::{InterfaceName, versions_compatible};
 pub use crate::services::CapabilityNeed;
-use crate::services::provided;
+use crate::services::{Provided, provided};
 
-/// Every WASI 0.2 interface the host can link, without its version.
-pub static HOST_WASI_INTERFACES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    provided()
-        .iter()
-        .map(|interface| interface.name)
-        .filter(|name| name.starts_with("wasi:"))
-        .collect()
-});
-
-/// The WASI version the host implements; any `0.2.x` links.
+/// The WASI version most of the host's interfaces are at; any `0.2.x` links.
+/// (`services::WASI_0_2`, parsed; a test keeps the two together.)
 pub const HOST_WASI_VERSION: semver::Version = semver::Version::new(0, 2, 12);
 
-/// Whether the host links `name`: a listed interface at version `0.2.x`, or
-/// without a version.
+/// Whether `interface` serves `name`: the same interface, and a version
+/// compatible with the one served, or none.
+fn serves(interface: &Provided, name: &InterfaceName) -> bool {
+    interface.name == name.unversioned()
+        && name
+            .version
+            .as_ref()
+            .is_none_or(|version| versions_compatible(version, &interface.semver()))
+}
+
+/// The `wasi:` interfaces the host links, each at the version it serves.
+pub fn host_wasi_interfaces() -> impl Iterator<Item = &'static Provided> {
+    provided()
+        .iter()
+        .filter(|interface| interface.name.starts_with("wasi:"))
+}
+
+/// Whether the host links `name`: a `wasi:` interface it provides at a
+/// compatible version (`0.2.x` for WASI 0.2, exactly `0.2.0-rc.1` for
+/// `wasi:config`…), or named without a version.
 pub fn host_provides(name: &InterfaceName) -> bool {
-    name.is_wasi()
-        && is_host_wasi_version(name)
-        && HOST_WASI_INTERFACES.contains(&name.unversioned().as_str())
+    name.is_wasi() && host_wasi_interfaces().any(|interface| serves(interface, name))
 }
 
 /// Whether a component may import `name` without declaring it.
 pub fn is_always_allowed(name: &InterfaceName) -> bool {
-    let unversioned = name.unversioned();
-    let listed = provided()
+    provided()
         .iter()
-        .any(|interface| interface.always_allowed && interface.name == unversioned);
-    if name.is_wasi() {
-        listed && is_host_wasi_version(name)
-    } else {
-        listed
-    }
+        .any(|interface| interface.always_allowed && serves(interface, name))
 }
 
 /// What importing `name` needs granted.
@@ -51,13 +51,6 @@ pub fn capability_need(name: &InterfaceName) -> CapabilityNeed {
         .iter()
         .find(|interface| interface.name == unversioned)
         .map_or(CapabilityNeed::Nothing, |interface| interface.needs)
-}
-
-/// Whether `name`'s version (if any) is on the host's `0.2` track.
-fn is_host_wasi_version(name: &InterfaceName) -> bool {
-    name.version.as_ref().is_none_or(|version| {
-        super::interface_name::versions_compatible(version, &HOST_WASI_VERSION)
-    })
 }
 
 #[cfg(test)]
@@ -75,6 +68,34 @@ mod tests {
         assert!(!host_provides(&name("wasi:cli/run@0.3.0")));
         assert!(!host_provides(&name("wasi:keyvalue/store@0.2.0")));
         assert!(!host_provides(&name("arcella:component/logging@0.1.0")));
+    }
+
+    #[test]
+    fn pre_release_interfaces_are_provided_at_exactly_their_version() {
+        assert!(host_provides(&name("wasi:config/store@0.2.0-rc.1")));
+        assert!(host_provides(&name("wasi:config/store")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.0")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.0-rc.2")));
+        assert!(!host_provides(&name("wasi:config/store@0.2.12")));
+        assert!(host_provides(&name("wasi:logging/logging@0.1.0-draft")));
+        assert!(!host_provides(&name("wasi:logging/logging@0.1.0")));
+        assert!(!host_provides(&name("wasi:logging/logging@0.2.0")));
+    }
+
+    #[test]
+    fn config_and_logging_must_be_declared_and_need_no_grant() {
+        for interface in [
+            "wasi:config/store@0.2.0-rc.1",
+            "wasi:logging/logging@0.1.0-draft",
+        ] {
+            assert!(!is_always_allowed(&name(interface)), "{interface}");
+            assert_eq!(capability_need(&name(interface)), CapabilityNeed::Nothing);
+        }
+    }
+
+    #[test]
+    fn the_wasi_version_constant_is_the_services_one() {
+        assert_eq!(HOST_WASI_VERSION.to_string(), crate::services::WASI_0_2);
     }
 
     #[test]

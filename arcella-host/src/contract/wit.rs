@@ -14,8 +14,9 @@ use crate::manifest::Manifest;
 /// Parses the WIT package in `wit_dir` (with its `deps/`) and checks that
 /// every interface the manifest exports or imports exists.
 ///
-/// `wasi:` names are checked against the WASI 0.2 interfaces the host links
-/// ([`provided`](crate::services::provided) by the host services); every other name against the packages
+/// `wasi:` names are checked against the interfaces the host links, each at
+/// the version it serves ([`provided`](crate::services::provided) by the
+/// host services); every other name against the packages
 /// the WIT folder defines. A WIT error is reported once (A0501) with its file
 /// and span, and then only `wasi:` names are checked. A missing folder is a
 /// warning (A0503), and only when the manifest names an interface that needs
@@ -102,16 +103,24 @@ fn unknown_interface(
     manifest_file: &Path,
     span: Option<Range<usize>>,
 ) -> Diagnostic {
-    let unversioned = InterfaceName {
-        version: None,
-        ..name.clone()
+    let served: Vec<&crate::services::Provided> = wasi::host_wasi_interfaces()
+        .filter(|interface| name.is_wasi() && interface.name == name.unversioned())
+        .collect();
+    let on_wasi_0_2 = |interface: &&crate::services::Provided| {
+        super::interface_name::versions_compatible(&interface.semver(), &wasi::HOST_WASI_VERSION)
     };
-    let message = if name.is_wasi() && wasi::host_provides(&unversioned) {
+    let message = if !served.is_empty() && served.iter().all(on_wasi_0_2) {
         format!(
             "the host provides WASI {}.{}, not `{name}`",
             wasi::HOST_WASI_VERSION.major,
             wasi::HOST_WASI_VERSION.minor
         )
+    } else if !served.is_empty() {
+        let versions: Vec<String> = served
+            .iter()
+            .map(|interface| format!("`{}`", interface.versioned_name()))
+            .collect();
+        format!("the host provides {}, not `{name}`", versions.join(" and "))
     } else if name.is_wasi() {
         format!("the host does not provide `{name}`")
     } else if let Some(other) = defined
@@ -135,11 +144,9 @@ fn unknown_interface(
 /// The known interface closest to `name` in spelling, if one is close.
 fn closest_known(name: &InterfaceName, defined: &[InterfaceName]) -> Option<String> {
     let wanted = name.to_string();
-    let host = wasi::HOST_WASI_INTERFACES.iter().map(|unversioned| {
-        let mut name =
-            InterfaceName::parse(unversioned).expect("the host table holds interface names");
-        name.version = Some(wasi::HOST_WASI_VERSION);
-        name
+    let host = wasi::host_wasi_interfaces().map(|interface| {
+        InterfaceName::parse(&interface.versioned_name())
+            .expect("the host table holds interface names")
     });
     defined
         .iter()

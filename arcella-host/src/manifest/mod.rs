@@ -31,6 +31,7 @@ mod overrides;
 mod read;
 mod table;
 
+pub use config::ConfigValue;
 pub use overrides::Overrides;
 pub use read::{MAX_MANIFEST_SIZE, load, parse};
 
@@ -46,8 +47,10 @@ pub struct Manifest {
     pub limits: Limits,
     /// The `[capabilities]` table; `dirs` hosts are absolute, resolved against `root`.
     pub capabilities: Capabilities,
-    /// The `[config]` table, in file order, handed to `lifecycle.start`.
-    pub config: Vec<(String, String)>,
+    /// The `[config]` table, in file order: handed to `lifecycle.start`
+    /// and served by `wasi:config/store`, once resolved
+    /// ([`ConfigValues::resolve`](crate::services::config::ConfigValues::resolve)).
+    pub config: Vec<(String, ConfigValue)>,
     /// The folder the manifest is in; relative paths are resolved against it.
     pub root: PathBuf,
 }

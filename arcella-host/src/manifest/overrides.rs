@@ -64,9 +64,10 @@ impl Overrides {
         }
         manifest.capabilities.http.extend(self.http.iter().cloned());
         for (key, value) in &self.config {
+            let value = super::ConfigValue::Text(value.clone());
             match manifest.config.iter_mut().find(|(known, _)| known == key) {
-                Some((_, known)) => known.clone_from(value),
-                None => manifest.config.push((key.clone(), value.clone())),
+                Some((_, known)) => *known = value,
+                None => manifest.config.push((key.clone(), value)),
             }
         }
         if let Some(isolation) = self.isolation {

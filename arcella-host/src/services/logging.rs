@@ -19,11 +19,14 @@ pub(crate) const SERVICE: Service = Service {
     name: "logging",
     grants: &[],
     interfaces: &[
-        Provided::free("arcella:component/types"),
-        Provided::declared("arcella:component/logging"),
+        Provided::free("arcella:component/types").at(ARCELLA_VERSION),
+        Provided::declared("arcella:component/logging").at(ARCELLA_VERSION),
     ],
     add_to_linker,
 };
+
+/// The version of the `arcella:component` package the host is built against (`wit/`).
+const ARCELLA_VERSION: &str = "0.1.0";
 
 fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     logging::add_to_linker::<GuestState, HasSelf<GuestState>>(linker, |state| state)?;
@@ -69,9 +72,17 @@ impl types::Host for GuestState {}
 
 impl logging::Host for GuestState {
     fn log(&mut self, level: types::Level, message: String) {
+        self.record_log(level.into(), message);
+    }
+}
+
+impl GuestState {
+    /// Records one guest log line, whichever interface it came through:
+    /// emitted, told to the observers, and kept for the call's result.
+    pub(crate) fn record_log(&mut self, level: Level, message: String) {
         let record = LogRecord {
             module: self.module.to_string(),
-            level: level.into(),
+            level,
             message: truncate_message(message),
         };
         emit(&record);

@@ -12,10 +12,12 @@
 //! `GuestState` (built in `Sandbox::store`), and its grant
 //! in [`Capabilities`](crate::capabilities::Capabilities).
 
+pub mod config;
 pub mod logging;
 pub mod outbound_http;
 pub(crate) mod sockets;
 pub mod wasi;
+pub mod wasi_logging;
 
 use std::sync::LazyLock;
 
@@ -43,13 +45,25 @@ pub(crate) const SERVICES: &[&Service] = &[
     &outbound_http::SERVICE,
     &sockets::SERVICE,
     &logging::SERVICE,
+    &config::SERVICE,
+    &wasi_logging::SERVICE,
 ];
 
-/// An interface a service provides, and what importing it asks of a manifest.
+/// The version of the WASI 0.2 interfaces the host links (through
+/// `wasmtime-wasi` 48); any `0.2.x` import links against it.
+pub const WASI_0_2: &str = "0.2.12";
+
+/// An interface a service provides, at the version it serves, and what
+/// importing it asks of a manifest.
 #[derive(Debug, Clone, Copy)]
 pub struct Provided {
     /// The interface without its version: `wasi:cli/environment`.
     pub name: &'static str,
+    /// The version the host serves. An import links if its version is
+    /// compatible with this one the way the component model links them:
+    /// any `0.2.x` for `0.2.12`, and exactly the same version for a
+    /// pre-release such as `0.2.0-rc.1` or `0.1.0-draft`.
+    pub version: &'static str,
     /// Whether a component may import it without declaring it in `[imports]`:
     /// it reaches nothing by itself, or only what a grant opens.
     pub always_allowed: bool,
@@ -58,22 +72,41 @@ pub struct Provided {
 }
 
 impl Provided {
-    /// Importable without a declaration; reaches nothing by itself.
+    /// Importable without a declaration; reaches nothing by itself. At
+    /// [`WASI_0_2`] unless [`at`](Self::at) says otherwise.
     pub(crate) const fn free(name: &'static str) -> Self {
         Self {
             name,
+            version: WASI_0_2,
             always_allowed: true,
             needs: CapabilityNeed::Nothing,
         }
     }
 
-    /// Must be declared in `[imports]` (or is an export the host calls).
+    /// Must be declared in `[imports]` (or is an export the host calls). At
+    /// [`WASI_0_2`] unless [`at`](Self::at) says otherwise.
     pub(crate) const fn declared(name: &'static str) -> Self {
         Self {
             name,
+            version: WASI_0_2,
             always_allowed: false,
             needs: CapabilityNeed::Nothing,
         }
+    }
+
+    /// The same interface, served at `version`.
+    pub(crate) const fn at(self, version: &'static str) -> Self {
+        Self { version, ..self }
+    }
+
+    /// The version it serves, parsed.
+    pub fn semver(&self) -> semver::Version {
+        semver::Version::parse(self.version).expect("services declare valid versions")
+    }
+
+    /// `name@version`, as a component names it.
+    pub fn versioned_name(&self) -> String {
+        format!("{}@{}", self.name, self.version)
     }
 }
 
@@ -166,10 +199,17 @@ mod tests {
 
     #[test]
     fn no_two_services_provide_the_same_interface() {
-        let mut names: Vec<&str> = provided().iter().map(|p| p.name).collect();
+        let mut names: Vec<(&str, &str)> = provided().iter().map(|p| (p.name, p.version)).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn every_declared_version_parses() {
+        for interface in provided() {
+            assert_eq!(interface.semver().to_string(), interface.version);
+        }
     }
 }

@@ -28,6 +28,7 @@ pub(crate) const SERVICE: Service = Service {
         Provided::free("wasi:http/types"),
         Provided {
             name: "wasi:http/outgoing-handler",
+            version: super::WASI_0_2,
             always_allowed: false,
             needs: CapabilityNeed::OutgoingHttp,
         },

@@ -49,6 +49,7 @@ pub(crate) const SERVICE: Service = Service {
 const fn network_interface(name: &'static str) -> Provided {
     Provided {
         name,
+        version: super::WASI_0_2,
         always_allowed: true,
         needs: CapabilityNeed::Network,
     }

@@ -201,6 +201,7 @@ fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSet
             })),
         },
         backends: settings.backends.clone(),
+        config: settings.config.clone(),
     }
 }
 

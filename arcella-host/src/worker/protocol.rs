@@ -15,6 +15,7 @@ use crate::kind::ComponentKind;
 use crate::limits::Limits;
 pub use crate::placement::{Done, Op};
 use crate::services::Backends;
+use crate::services::config::ConfigValues;
 use crate::services::logging::LogRecord;
 use crate::services::outbound_http::OutboundRecord;
 use crate::services::wasi::output::Stream;
@@ -133,6 +134,8 @@ pub struct WireSettings {
     pub cache_dir: Option<PathBuf>,
     /// The services' backends, built in the worker.
     pub backends: Backends,
+    /// The resolved `[config]` (its `Debug` shows keys only).
+    pub config: ConfigValues,
 }
 
 /// Writes one frame.
