@@ -144,7 +144,7 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
                 key: key(),
                 op: Op::Handle {
                     topic: "greet".into(),
-                    payload: b"world".to_vec(),
+                    payload: b"world".as_slice().into(),
                 },
             }),
         ),
