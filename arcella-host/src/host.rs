@@ -224,12 +224,7 @@ impl Host {
         }
         let (placement, kind) = match manifest.module.isolation {
             Isolation::Main => {
-                let loaded = Loaded::compile(
-                    &name,
-                    &wasm,
-                    self.options.engine,
-                    self.options.cache.as_ref(),
-                )?;
+                let loaded = self.compile(&name, &wasm)?;
                 let forward = match &self.options.stdio {
                     Stdio::Forward(forward) => Some(forward.clone()),
                     _ => None,
@@ -248,12 +243,7 @@ impl Host {
                 if info.is_some_and(|info| info.kind == contract::Kind::Http) {
                     // Compiled here only to be checked (and cached for the
                     // worker that will serve it); it never runs here.
-                    let loaded = Loaded::compile(
-                        &name,
-                        &wasm,
-                        self.options.engine,
-                        self.options.cache.as_ref(),
-                    )?;
+                    let loaded = self.compile(&name, &wasm)?;
                     let remote = Remote::for_serving(key, group, name, wasm, settings);
                     (Placement::Worker(remote), loaded.kind())
                 } else {
@@ -270,6 +260,11 @@ impl Host {
             state: ModuleState::Installed,
             placement,
         })
+    }
+
+    /// Compiles `wasm` for this host's engine, through its compile cache.
+    fn compile(&self, name: &str, wasm: &[u8]) -> Result<Loaded> {
+        Loaded::compile(name, wasm, self.options.engine, self.options.cache.as_ref())
     }
 
     fn module(&self, name: &str) -> Result<&Installed> {
@@ -483,12 +478,7 @@ impl Host {
                 HttpService::with_sandbox(local.loaded().clone(), local.sandbox().clone(), options)
             }
             Placement::Worker(remote) => {
-                let loaded = Loaded::compile(
-                    name,
-                    &remote.wasm,
-                    self.options.engine,
-                    self.options.cache.as_ref(),
-                )?;
+                let loaded = self.compile(name, &remote.wasm)?;
                 HttpService::new(
                     Arc::new(loaded),
                     &self.options.sandbox(&module.manifest)?,

@@ -30,7 +30,7 @@ pub const WASI_CONFIG_VERSION: &str = "0.2.0-rc.1";
 /// `wasi:config/store`.
 pub(crate) const SERVICE: Service = Service {
     name: "config",
-    grants: &[], // the `[config]` table is the grant,
+    grants: &[], // the `[config]` table is the grant
     interfaces: &[Provided::declared("wasi:config/store").at(WASI_CONFIG_VERSION)],
     add_to_linker,
 };
