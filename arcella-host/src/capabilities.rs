@@ -13,6 +13,9 @@ pub struct Capabilities {
     pub http: Vec<String>,
     /// Network endpoints the guest may reach with `wasi:sockets`.
     pub sockets: Vec<SocketGrant>,
+    /// Key-value buckets the guest may open (`"*"`: any).
+    #[serde(default)]
+    pub keyvalue: Vec<String>,
     /// Whether the guest reads the host's standard input.
     pub stdin: bool,
 }

@@ -158,6 +158,9 @@ codes! {
     DirGrantsManifest = "A0306", Warning, "directory grant exposes the manifest";
     /// An entry of `capabilities.sockets` is not `tcp://HOST:PORT` or `udp://HOST:PORT`.
     InvalidSocketGrant = "A0307", Error, "invalid socket grant";
+    /// An entry of `capabilities.keyvalue` is not a bucket name (empty,
+    /// over 255 bytes, or with a control character).
+    InvalidBucketName = "A0308", Error, "invalid keyvalue bucket name";
     /// A value in `[config]` is not a string, number or boolean.
     InvalidConfigValue = "A0401", Error, "invalid config value";
     /// A key appears twice in a list where it should be unique.
@@ -184,6 +187,8 @@ codes! {
     ComponentStale = "A0606", Warning, "built component is older than its sources";
     /// The component imports `wasi:sockets` but no endpoint is granted.
     SocketsNotGranted = "A0607", Warning, "sockets imported but no endpoint granted";
+    /// The component imports `wasi:keyvalue` but no bucket is granted.
+    KeyValueNotGranted = "A0608", Warning, "keyvalue imported but no bucket granted";
 }
 
 impl std::fmt::Display for Code {

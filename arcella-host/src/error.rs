@@ -167,6 +167,15 @@ pub enum Error {
         /// The variable it names.
         variable: String,
     },
+    /// The key-value store could not be opened (a redb file locked by
+    /// another process, corrupt or unreadable).
+    #[error("cannot open the key-value store {}: {message}", path.display())]
+    KeyValueOpen {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
     /// The operation does not apply to this kind of component.
     #[error(
         "component '{}' is a {} component and cannot {}",
@@ -318,6 +327,7 @@ impl Error {
             Self::TooLarge { .. } => "too-large",
             Self::Load { .. } => "load",
             Self::ConfigEnvMissing { .. } => "config-env-missing",
+            Self::KeyValueOpen { .. } => "keyvalue-open",
             Self::WrongKind { .. } => "wrong-kind",
             Self::UpdateFailed { .. } => "update-failed",
             Self::Invoke { .. } => "invoke",

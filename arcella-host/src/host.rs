@@ -20,6 +20,7 @@ use crate::manifest::{Isolation, Manifest};
 use crate::placement::{Done, Local, Op, Placement, Remote};
 use crate::services::Backends;
 use crate::services::config::ConfigValues;
+use crate::services::keyvalue::KeyValue;
 use crate::services::wasi::output::Stdio;
 use crate::store::{Observers, SandboxSettings};
 use crate::worker::WorkerCommand;
@@ -46,6 +47,10 @@ pub struct HostOptions {
     /// The services' backends (e.g. a mocked network for tests), used
     /// wherever the guests run, in workers too.
     pub backends: Backends,
+    /// The key-value store every in-process guest shares, opened once
+    /// (an empty one in memory unless set, e.g. from
+    /// [`KeyValue::open`](crate::services::keyvalue::KeyValue::open)).
+    pub keyvalue: KeyValue,
 }
 
 impl HostOptions {
@@ -66,6 +71,7 @@ impl HostOptions {
             stdio: Stdio::Discard,
             observers: Observers::default(),
             backends: Backends::default(),
+            keyvalue: KeyValue::default(),
         })
     }
 
@@ -86,6 +92,7 @@ impl HostOptions {
             observers: self.observers.clone(),
             backends: self.backends.clone(),
             config: ConfigValues::resolve(&manifest.module.name, &manifest.config)?,
+            keyvalue: Some(self.keyvalue.clone()),
         })
     }
 

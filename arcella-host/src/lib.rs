@@ -37,6 +37,7 @@ pub use kind::ComponentKind;
 pub use lifecycle::ModuleState;
 pub use limits::Limits;
 pub use manifest::{Isolation, Manifest};
+pub use services::keyvalue::{KeyValue, KeyValueBackend};
 pub use services::logging::{Level, LogCallback, LogRecord};
 pub use services::wasi::output::{Captured, OutputCallback, Stdio, Stream};
 pub use services::{Backends, outbound_http::Network};

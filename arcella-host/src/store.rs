@@ -15,6 +15,7 @@ use crate::enforce::{self, StoreLimiter};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::services::config::ConfigValues;
+use crate::services::keyvalue::{KeyValue, KeyValueLimits, KeyValueState};
 use crate::services::logging::{CallLog, LogCallback};
 use crate::services::outbound_http::{OutboundCallback, OutboundHooks, OutboundPolicy};
 use crate::services::sockets::{GuardedLookup, SocketPolicy};
@@ -64,6 +65,9 @@ pub struct SandboxSettings {
     pub backends: Backends,
     /// The resolved `[config]`: what `lifecycle.start` and `wasi:config` get.
     pub config: ConfigValues,
+    /// The host's key-value store; `None` where guests cannot reach it yet
+    /// (a worker process), and every keyvalue call is refused.
+    pub keyvalue: Option<KeyValue>,
 }
 
 /// A component's grants resolved once (environment read, directories opened
@@ -79,6 +83,8 @@ pub struct Sandbox {
     stdio: Stdio,
     args: Vec<String>,
     config: ConfigValues,
+    keyvalue: Option<KeyValue>,
+    keyvalue_grants: Arc<[String]>,
 }
 
 impl Sandbox {
@@ -107,6 +113,8 @@ impl Sandbox {
             stdio: settings.stdio.clone(),
             args: settings.args.clone(),
             config: settings.config.clone(),
+            keyvalue: settings.keyvalue.clone(),
+            keyvalue_grants: settings.capabilities.keyvalue.as_slice().into(),
         }
     }
 
@@ -150,6 +158,14 @@ impl Sandbox {
             http: self.outbound.clone().map(HttpState::new),
             log: CallLog::default(),
             config: self.config.clone(),
+            keyvalue: KeyValueState::new(
+                self.keyvalue.clone().unwrap_or_default(),
+                self.keyvalue_grants.clone(),
+                KeyValueLimits::default(),
+                self.keyvalue.is_none().then_some(
+                    "wasi:keyvalue is not served to a guest in a worker process yet; run it with `isolation = \"main\"`",
+                ),
+            ),
             observers: self.observers.clone(),
             limiter: StoreLimiter::new(self.limits.memory),
             call_deadline: None,
@@ -187,6 +203,8 @@ pub struct GuestState {
     pub(crate) log: CallLog,
     /// What `wasi:config/store` serves (shared with the sandbox).
     pub(crate) config: ConfigValues,
+    /// What `wasi:keyvalue` reaches.
+    pub(crate) keyvalue: KeyValueState,
     pub(crate) observers: Observers,
     pub(crate) limiter: StoreLimiter,
     /// When the current call must stop; set as each call is armed.
@@ -197,6 +215,16 @@ impl GuestState {
     /// Output captured so far, per stream.
     pub(crate) fn take_output(&self) -> (Captured, Captured) {
         (self.stdout.take_captured(), self.stderr.take_captured())
+    }
+
+    /// The resource table.
+    pub(crate) fn table(&self) -> &ResourceTable {
+        &self.table
+    }
+
+    /// The resource table, to change.
+    pub(crate) fn table_mut(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     /// The module's name.

@@ -166,6 +166,28 @@ pub fn check_component(
         diagnostics.push(at(diagnostic, span));
     }
 
+    if manifest.capabilities.keyvalue.is_empty()
+        && let Some(keyvalue) = info
+            .imports
+            .iter()
+            .find(|name| needs(name) == CapabilityNeed::KeyValue)
+    {
+        let span = spans
+            .keyvalue
+            .clone()
+            .or_else(|| spans.capabilities.clone())
+            .or_else(|| spans.entry_or_list(&spans.imports, keyvalue));
+        let diagnostic = Diagnostic::new(
+            Code::KeyValueNotGranted,
+            manifest_file,
+            format!(
+                "the component imports `{keyvalue}`, but `[capabilities] keyvalue` grants no bucket: every `open` will be denied"
+            ),
+        )
+        .help(toml_array_line("keyvalue", ["default"]));
+        diagnostics.push(at(diagnostic, span));
+    }
+
     diagnostics
 }
 

@@ -26,6 +26,8 @@ pub struct ManifestSpans {
     pub capabilities: Option<Range<usize>>,
     /// The `http` key of `[capabilities]`.
     pub http: Option<Range<usize>>,
+    /// The `keyvalue` key of `[capabilities]`.
+    pub keyvalue: Option<Range<usize>>,
 }
 
 /// Spans of one array of strings: its key and each string literal.
@@ -53,6 +55,7 @@ impl ManifestSpans {
         if let Some((key, capabilities)) = table_entry(root, "capabilities") {
             spans.capabilities = Some(key);
             spans.http = key_span(capabilities, "http");
+            spans.keyvalue = key_span(capabilities, "keyvalue");
         }
         spans
     }

@@ -98,6 +98,29 @@ pub(super) fn read_capabilities(
         }
     }
 
+    if let Some(value) = section.get("keyvalue") {
+        for (text, span) in expect_string_list(
+            findings,
+            "capabilities.keyvalue",
+            value,
+            "keyvalue = [\"default\"]",
+        ) {
+            if text == "*" {
+                capabilities.keyvalue.push(text.to_string());
+                continue;
+            }
+            match crate::services::keyvalue::check_bucket_name(text) {
+                Ok(()) => capabilities.keyvalue.push(text.to_string()),
+                Err(problem) => {
+                    let invalid = findings.at(Code::InvalidBucketName, span, problem);
+                    findings.report(invalid.help(
+                        "name a bucket of printable characters, at most 255 bytes, e.g. `\"default\"`, or write `\"*\"` for any",
+                    ));
+                }
+            }
+        }
+    }
+
     let new_errors = findings.diagnostics[errors_before..]
         .iter()
         .any(crate::diagnostic::Diagnostic::is_error);

@@ -13,6 +13,7 @@
 //! in [`Capabilities`](crate::capabilities::Capabilities).
 
 pub mod config;
+pub mod keyvalue;
 pub mod logging;
 pub mod outbound_http;
 pub(crate) mod sockets;
@@ -47,6 +48,7 @@ pub(crate) const SERVICES: &[&Service] = &[
     &logging::SERVICE,
     &config::SERVICE,
     &wasi_logging::SERVICE,
+    &keyvalue::SERVICE,
 ];
 
 /// The version of the WASI 0.2 interfaces the host links (through
@@ -119,6 +121,8 @@ pub enum CapabilityNeed {
     Network,
     /// Outbound HTTP, granted by a non-empty `[capabilities] http` list.
     OutgoingHttp,
+    /// Key-value buckets, opened only as `[capabilities] keyvalue` names them.
+    KeyValue,
 }
 
 /// Every interface the host's services provide, in service order.
@@ -194,7 +198,7 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len());
-        assert_eq!(keys, ["dirs", "env", "http", "sockets"]);
+        assert_eq!(keys, ["dirs", "env", "http", "keyvalue", "sockets"]);
     }
 
     #[test]

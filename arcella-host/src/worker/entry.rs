@@ -202,6 +202,7 @@ fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSet
         },
         backends: settings.backends.clone(),
         config: settings.config.clone(),
+        keyvalue: None,
     }
 }
 

@@ -1,0 +1,491 @@
+//! The `wasi:keyvalue` host service, with a WAT guest that imports its
+//! three interfaces: each operation against each backend, the per-bucket
+//! grant, the limits, one store shared by two modules, and a redb file
+//! that outlives its host.
+
+mod support;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use arcella_fixtures::{REALLOC, componentize_with_wit};
+use arcella_host::{Host, Isolation, KeyValue, KeyValueBackend, Manifest};
+
+const IMPORTS: [&str; 3] = [
+    "wasi:keyvalue/store@0.2.0-draft",
+    "wasi:keyvalue/atomics@0.2.0-draft",
+    "wasi:keyvalue/batch@0.2.0-draft",
+];
+
+/// The guest's world: the three interfaces, from the repository's
+/// `wit/deps/keyvalue.wit`.
+const GUEST_WIT: &str = r"
+package test:keyvalue;
+
+world guest {
+  import wasi:keyvalue/store@0.2.0-draft;
+  import wasi:keyvalue/atomics@0.2.0-draft;
+  import wasi:keyvalue/batch@0.2.0-draft;
+  export arcella:component/lifecycle@0.1.0;
+  export arcella:component/handler@0.1.0;
+}
+";
+
+/// A module-world guest over `wasi:keyvalue`.
+///
+/// `handle` opens the bucket named by the topic after its first letter
+/// (`g` alone opens `""`), runs the operation that letter names, drops the
+/// bucket and replies; a keyvalue error becomes the call's error:
+/// `no-such-store`, `access-denied`, or `other`'s text.
+///
+/// - `g`et the payload's key: its value, or `<none>`;
+/// - `s`et: the payload is the key's length (one byte), the key, the value;
+/// - `d`elete, `e`xists (one byte, 0 or 1), `i`ncrement by 1 (the new
+///   value, 8 bytes little-endian) the payload's key;
+/// - `l`ist keys from the cursor in the payload (8 bytes LE, or none when
+///   empty): the next cursor's flag (1 byte) and value (8 bytes LE), then
+///   each key followed by `\n`;
+/// - `S`et-many `a=1`, `b=2`; `M` get-many `a`, `b`, `zz` (each value, or
+///   nothing, followed by `,`); `D`elete-many `a`, `b`;
+/// - `o`pen the bucket as many times as the payload's first byte, never
+///   dropping one.
+fn guest() -> Vec<u8> {
+    static GUEST: OnceLock<Vec<u8>> = OnceLock::new();
+    GUEST
+        .get_or_init(|| {
+            let wat = format!(
+                r#"(module
+  (import "wasi:keyvalue/store@0.2.0-draft" "open" (func $open (param i32 i32 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.get" (func $get (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.set" (func $set (param i32 i32 i32 i32 i32 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.delete" (func $delete (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.exists" (func $exists (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.list-keys" (func $list (param i32 i32 i64 i32)))
+  (import "wasi:keyvalue/store@0.2.0-draft" "[resource-drop]bucket" (func $drop_bucket (param i32)))
+  (import "wasi:keyvalue/atomics@0.2.0-draft" "increment" (func $increment (param i32 i32 i32 i64 i32)))
+  (import "wasi:keyvalue/batch@0.2.0-draft" "get-many" (func $get_many (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/batch@0.2.0-draft" "set-many" (func $set_many (param i32 i32 i32 i32)))
+  (import "wasi:keyvalue/batch@0.2.0-draft" "delete-many" (func $delete_many (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  {REALLOC}
+  (data (i32.const 16) "no-such-store")
+  (data (i32.const 32) "access-denied")
+  (data (i32.const 48) "<none>")
+  (data (i32.const 200) "ab12zz")
+  ;; set-many's pairs: ("a", "1"), ("b", "2")
+  (data (i32.const 256) "\c8\00\00\00\01\00\00\00\ca\00\00\00\01\00\00\00\c9\00\00\00\01\00\00\00\cb\00\00\00\01\00\00\00")
+  ;; get-many's and delete-many's keys: "a", "b", "zz"
+  (data (i32.const 320) "\c8\00\00\00\01\00\00\00\c9\00\00\00\01\00\00\00\cc\00\00\00\02\00\00\00")
+  (func $ok (param $ptr i32) (param $len i32) (result i32)
+    (i32.store8 (i32.const 64) (i32.const 0))
+    (i32.store (i32.const 68) (local.get $ptr))
+    (i32.store (i32.const 72) (local.get $len))
+    (i32.const 64))
+  ;; The error variant at $e as the call's error text.
+  (func $fail (param $e i32) (result i32)
+    (local $case i32)
+    (local.set $case (i32.load8_u (local.get $e)))
+    (i32.store8 (i32.const 64) (i32.const 1))
+    (if (i32.eq (local.get $case) (i32.const 0))
+      (then (i32.store (i32.const 68) (i32.const 16)) (i32.store (i32.const 72) (i32.const 13))))
+    (if (i32.eq (local.get $case) (i32.const 1))
+      (then (i32.store (i32.const 68) (i32.const 32)) (i32.store (i32.const 72) (i32.const 13))))
+    (if (i32.eq (local.get $case) (i32.const 2))
+      (then
+        (i32.store (i32.const 68) (i32.load offset=4 (local.get $e)))
+        (i32.store (i32.const 72) (i32.load offset=8 (local.get $e)))))
+    (i32.const 64))
+  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
+    (i32.store8 (i32.const 64) (i32.const 0))
+    (i32.const 64))
+  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
+    (i32.store8 (i32.const 64) (i32.const 0))
+    (i32.const 64))
+  (func (export "arcella:component/handler@0.1.0#handle") (param $tp i32) (param $tl i32) (param $pp i32) (param $pl i32) (result i32)
+    (local $op i32) (local $b i32) (local $n i32) (local $i i32) (local $out i32) (local $list i32) (local $entry i32)
+    (local.set $op (i32.load8_u (local.get $tp)))
+    (if (i32.eq (local.get $op) (i32.const 111))
+      (then
+        (local.set $n (i32.load8_u (local.get $pp)))
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (call $open (i32.add (local.get $tp) (i32.const 1)) (i32.sub (local.get $tl) (i32.const 1)) (i32.const 128))
+          (if (i32.load8_u (i32.const 128)) (then (return (call $fail (i32.const 132)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+        (return (call $ok (i32.const 0) (i32.const 0)))))
+    (call $open (i32.add (local.get $tp) (i32.const 1)) (i32.sub (local.get $tl) (i32.const 1)) (i32.const 128))
+    (if (i32.load8_u (i32.const 128)) (then (return (call $fail (i32.const 132)))))
+    (local.set $b (i32.load (i32.const 132)))
+    (drop (call $ok (i32.const 0) (i32.const 0)))
+    (if (i32.eq (local.get $op) (i32.const 103))
+      (then
+        (call $get (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
+        (if (i32.load8_u (i32.const 128))
+          (then (drop (call $fail (i32.const 132))))
+          (else
+            (if (i32.load8_u (i32.const 132))
+              (then (drop (call $ok (i32.load (i32.const 136)) (i32.load (i32.const 140)))))
+              (else (drop (call $ok (i32.const 48) (i32.const 6)))))))))
+    (if (i32.eq (local.get $op) (i32.const 115))
+      (then
+        (local.set $n (i32.load8_u (local.get $pp)))
+        (call $set (local.get $b)
+          (i32.add (local.get $pp) (i32.const 1)) (local.get $n)
+          (i32.add (i32.add (local.get $pp) (i32.const 1)) (local.get $n))
+          (i32.sub (i32.sub (local.get $pl) (i32.const 1)) (local.get $n))
+          (i32.const 128))
+        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
+    (if (i32.eq (local.get $op) (i32.const 100))
+      (then
+        (call $delete (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
+        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
+    (if (i32.eq (local.get $op) (i32.const 101))
+      (then
+        (call $exists (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
+        (if (i32.load8_u (i32.const 128))
+          (then (drop (call $fail (i32.const 132))))
+          (else (drop (call $ok (i32.const 132) (i32.const 1)))))))
+    (if (i32.eq (local.get $op) (i32.const 105))
+      (then
+        (call $increment (local.get $b) (local.get $pp) (local.get $pl) (i64.const 1) (i32.const 128))
+        (if (i32.load8_u (i32.const 128))
+          (then (drop (call $fail (i32.const 136))))
+          (else (drop (call $ok (i32.const 136) (i32.const 8)))))))
+    (if (i32.eq (local.get $op) (i32.const 108))
+      (then
+        (if (i32.eq (local.get $pl) (i32.const 8))
+          (then (call $list (local.get $b) (i32.const 1) (i64.load (local.get $pp)) (i32.const 128)))
+          (else (call $list (local.get $b) (i32.const 0) (i64.const 0) (i32.const 128))))
+        (if (i32.load8_u (i32.const 128))
+          (then (drop (call $fail (i32.const 136))))
+          (else
+            (i32.store8 (i32.const 1024) (i32.load8_u (i32.const 144)))
+            (i64.store (i32.const 1025) (i64.load (i32.const 152)))
+            (local.set $out (i32.const 1033))
+            (local.set $list (i32.load (i32.const 136)))
+            (local.set $n (i32.load (i32.const 140)))
+            (block $done (loop $next
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $entry (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 8))))
+              (memory.copy (local.get $out) (i32.load (local.get $entry)) (i32.load offset=4 (local.get $entry)))
+              (local.set $out (i32.add (local.get $out) (i32.load offset=4 (local.get $entry))))
+              (i32.store8 (local.get $out) (i32.const 10))
+              (local.set $out (i32.add (local.get $out) (i32.const 1)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $next)))
+            (drop (call $ok (i32.const 1024) (i32.sub (local.get $out) (i32.const 1024))))))))
+    (if (i32.eq (local.get $op) (i32.const 83))
+      (then
+        (call $set_many (local.get $b) (i32.const 256) (i32.const 2) (i32.const 128))
+        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
+    (if (i32.eq (local.get $op) (i32.const 68))
+      (then
+        (call $delete_many (local.get $b) (i32.const 320) (i32.const 2) (i32.const 128))
+        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
+    (if (i32.eq (local.get $op) (i32.const 77))
+      (then
+        (call $get_many (local.get $b) (i32.const 320) (i32.const 3) (i32.const 128))
+        (if (i32.load8_u (i32.const 128))
+          (then (drop (call $fail (i32.const 132))))
+          (else
+            (local.set $out (i32.const 1024))
+            (local.set $list (i32.load (i32.const 132)))
+            (local.set $n (i32.load (i32.const 136)))
+            (block $done (loop $next
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $entry (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 20))))
+              (if (i32.load8_u (local.get $entry))
+                (then
+                  (memory.copy (local.get $out) (i32.load offset=12 (local.get $entry)) (i32.load offset=16 (local.get $entry)))
+                  (local.set $out (i32.add (local.get $out) (i32.load offset=16 (local.get $entry))))))
+              (i32.store8 (local.get $out) (i32.const 44))
+              (local.set $out (i32.add (local.get $out) (i32.const 1)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $next)))
+            (drop (call $ok (i32.const 1024) (i32.sub (local.get $out) (i32.const 1024))))))))
+    (call $drop_bucket (local.get $b))
+    (i32.const 64))
+)"#
+            );
+            componentize_with_wit(&wat, GUEST_WIT, "guest")
+        })
+        .clone()
+}
+
+/// A manifest importing the three interfaces, granted `buckets`.
+fn manifest(name: &str, isolation: Isolation, buckets: &[&str]) -> Manifest {
+    let mut manifest = support::manifest(name, isolation);
+    manifest.module.imports = IMPORTS.iter().map(ToString::to_string).collect();
+    manifest.capabilities.keyvalue = buckets.iter().map(ToString::to_string).collect();
+    manifest
+}
+
+fn host(keyvalue: KeyValue) -> Host {
+    Host::new(arcella_host::HostOptions {
+        keyvalue,
+        ..support::test_host_options()
+    })
+}
+
+fn redb(dir: &Path) -> KeyValue {
+    KeyValue::open(&KeyValueBackend::Redb {
+        path: dir.join("keyvalue.redb"),
+    })
+    .unwrap()
+}
+
+/// `handle`'s reply, or its error as text.
+async fn call(
+    host: &mut Host,
+    module: &str,
+    topic: &str,
+    payload: &[u8],
+) -> Result<Vec<u8>, String> {
+    match host.handle(module, topic, payload).await {
+        Ok(handled) => handled
+            .value
+            .map_err(|error| format!("guest error: {error}")),
+        Err(error) => Err(format!("host error: {error}")),
+    }
+}
+
+/// The payload of `s`: the key's length, the key, the value.
+fn set_payload(key: &str, value: &[u8]) -> Vec<u8> {
+    let mut payload = vec![u8::try_from(key.len()).unwrap()];
+    payload.extend_from_slice(key.as_bytes());
+    payload.extend_from_slice(value);
+    payload
+}
+
+async fn installed(keyvalue: KeyValue, buckets: &[&str]) -> Host {
+    let mut host = host(keyvalue);
+    host.install(manifest("kv", Isolation::Main, buckets), guest())
+        .await
+        .unwrap();
+    host.start("kv").await.unwrap();
+    host
+}
+
+async fn every_operation_works(keyvalue: KeyValue) {
+    let mut host = installed(keyvalue.clone(), &["default", "sessions"]).await;
+    let ok = |reply: Result<Vec<u8>, String>| reply.unwrap();
+
+    assert_eq!(ok(call(&mut host, "kv", "g", b"greeting").await), b"<none>");
+    assert_eq!(ok(call(&mut host, "kv", "e", b"greeting").await), [0]);
+    ok(call(&mut host, "kv", "s", &set_payload("greeting", b"hello")).await);
+    assert_eq!(ok(call(&mut host, "kv", "g", b"greeting").await), b"hello");
+    assert_eq!(ok(call(&mut host, "kv", "e", b"greeting").await), [1]);
+    assert_eq!(
+        keyvalue.get("default", "greeting").unwrap().as_deref(),
+        Some(&b"hello"[..]),
+        "open(\"\") is the bucket `default`"
+    );
+    assert_eq!(
+        ok(call(&mut host, "kv", "gsessions", b"greeting").await),
+        b"<none>",
+        "buckets are apart"
+    );
+    ok(call(&mut host, "kv", "d", b"greeting").await);
+    assert_eq!(ok(call(&mut host, "kv", "g", b"greeting").await), b"<none>");
+
+    assert_eq!(
+        ok(call(&mut host, "kv", "isessions", b"visits").await),
+        1u64.to_le_bytes()
+    );
+    assert_eq!(
+        ok(call(&mut host, "kv", "isessions", b"visits").await),
+        2u64.to_le_bytes()
+    );
+    assert_eq!(
+        ok(call(&mut host, "kv", "gsessions", b"visits").await),
+        b"2",
+        "a counter is decimal text"
+    );
+
+    ok(call(&mut host, "kv", "Ssessions", b"").await);
+    assert_eq!(ok(call(&mut host, "kv", "Msessions", b"").await), b"1,2,,");
+    let mut listed = vec![0];
+    listed.extend_from_slice(&[0; 8]);
+    listed.extend_from_slice(b"a\nb\nvisits\n");
+    assert_eq!(ok(call(&mut host, "kv", "lsessions", b"").await), listed);
+    ok(call(&mut host, "kv", "Dsessions", b"").await);
+    assert_eq!(ok(call(&mut host, "kv", "Msessions", b"").await), b",,,");
+    assert_eq!(
+        keyvalue.get("sessions", "visits").unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+}
+
+#[tokio::test]
+async fn every_operation_works_in_memory() {
+    every_operation_works(KeyValue::default()).await;
+}
+
+#[tokio::test]
+async fn every_operation_works_on_redb() {
+    let dir = tempfile::tempdir().unwrap();
+    every_operation_works(redb(dir.path())).await;
+}
+
+#[tokio::test]
+async fn list_keys_pages_with_a_cursor() {
+    let keyvalue = KeyValue::default();
+    let limit = arcella_host::services::keyvalue::KeyValueLimits::default().page;
+    for i in 0..limit + 3 {
+        keyvalue.set("default", &format!("k{i:05}"), b"v").unwrap();
+    }
+    let mut host = installed(keyvalue, &["default"]).await;
+    let first = call(&mut host, "kv", "l", b"").await.unwrap();
+    assert_eq!(first[0], 1, "a cursor follows a full page");
+    let cursor = u64::from_le_bytes(first[1..9].try_into().unwrap());
+    assert_eq!(cursor, limit as u64);
+    assert_eq!(
+        first[9..]
+            .split(|b| *b == b'\n')
+            .filter(|k| !k.is_empty())
+            .count(),
+        limit
+    );
+    let rest = call(&mut host, "kv", "l", &cursor.to_le_bytes())
+        .await
+        .unwrap();
+    assert_eq!(rest[0], 0, "the last page has no cursor");
+    let expected = format!("k{:05}\nk{:05}\nk{:05}\n", limit, limit + 1, limit + 2);
+    assert_eq!(String::from_utf8_lossy(&rest[9..]), expected);
+}
+
+#[tokio::test]
+async fn an_ungranted_bucket_is_denied() {
+    let keyvalue = KeyValue::default();
+    keyvalue.set("secrets", "token", b"s3cr3t").unwrap();
+    let mut host = installed(keyvalue.clone(), &["sessions"]).await;
+    assert_eq!(
+        call(&mut host, "kv", "gsecrets", b"token")
+            .await
+            .unwrap_err(),
+        "guest error: access-denied"
+    );
+    assert_eq!(
+        call(&mut host, "kv", "g", b"token").await.unwrap_err(),
+        "guest error: access-denied",
+        "`default` is a bucket like any other: not granted unless named"
+    );
+    assert!(call(&mut host, "kv", "gsessions", b"token").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_star_grants_every_bucket() {
+    let mut host = installed(KeyValue::default(), &["*"]).await;
+    assert!(call(&mut host, "kv", "ganything", b"k").await.is_ok());
+    assert!(call(&mut host, "kv", "g", b"k").await.is_ok());
+}
+
+#[tokio::test]
+async fn no_grant_denies_everything() {
+    let mut host = installed(KeyValue::default(), &[]).await;
+    assert_eq!(
+        call(&mut host, "kv", "g", b"k").await.unwrap_err(),
+        "guest error: access-denied"
+    );
+}
+
+#[tokio::test]
+async fn limits_are_named_in_errors_and_the_host_lives() {
+    let keyvalue = KeyValue::default();
+    let mut host = installed(keyvalue.clone(), &["default"]).await;
+    let limits = arcella_host::services::keyvalue::KeyValueLimits::default();
+
+    let big = vec![7u8; limits.value + 1];
+    let error = call(&mut host, "kv", "s", &set_payload("big", &big))
+        .await
+        .unwrap_err();
+    assert!(
+        error.contains("value limit") && error.contains(&limits.value.to_string()),
+        "{error}"
+    );
+    assert_eq!(
+        keyvalue.get("default", "big").unwrap(),
+        None,
+        "nothing was written"
+    );
+    let fits = vec![7u8; limits.value];
+    call(&mut host, "kv", "s", &set_payload("big", &fits))
+        .await
+        .unwrap();
+
+    let long_key = "k".repeat(limits.key + 1);
+    let error = call(&mut host, "kv", "g", long_key.as_bytes())
+        .await
+        .unwrap_err();
+    assert!(error.contains("key limit"), "{error}");
+
+    assert_eq!(
+        call(&mut host, "kv", "e", b"big").await.unwrap(),
+        [1],
+        "the host lives"
+    );
+
+    // The instance keeps the buckets it never drops, across calls.
+    let opens = u8::try_from(limits.buckets + 1).unwrap();
+    let error = call(&mut host, "kv", "o", &[opens]).await.unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "guest error: {0} buckets are open; the keyvalue limit is {0} buckets per instance",
+            limits.buckets
+        )
+    );
+}
+
+#[tokio::test]
+async fn two_modules_share_one_bucket() {
+    let mut host = host(KeyValue::default());
+    for name in ["writer", "reader"] {
+        host.install(manifest(name, Isolation::Main, &["shared"]), guest())
+            .await
+            .unwrap();
+        host.start(name).await.unwrap();
+    }
+    call(
+        &mut host,
+        "writer",
+        "sshared",
+        &set_payload("k", b"from writer"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        call(&mut host, "reader", "gshared", b"k").await.unwrap(),
+        b"from writer"
+    );
+}
+
+#[tokio::test]
+async fn a_guest_in_a_worker_is_refused_for_now() {
+    let mut host = host(KeyValue::default());
+    host.install(manifest("kv", Isolation::Worker, &["default"]), guest())
+        .await
+        .unwrap();
+    host.start("kv").await.unwrap();
+    let error = call(&mut host, "kv", "g", b"k").await.unwrap_err();
+    assert!(error.contains("worker"), "{error}");
+}
+
+#[tokio::test]
+async fn redb_data_outlives_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut host = installed(redb(dir.path()), &["default"]).await;
+        call(&mut host, "kv", "s", &set_payload("kept", b"yes"))
+            .await
+            .unwrap();
+        call(&mut host, "kv", "i", b"n").await.unwrap();
+    }
+    let mut host = installed(redb(dir.path()), &["default"]).await;
+    assert_eq!(call(&mut host, "kv", "g", b"kept").await.unwrap(), b"yes");
+    assert_eq!(
+        call(&mut host, "kv", "i", b"n").await.unwrap(),
+        2u64.to_le_bytes()
+    );
+}
