@@ -150,6 +150,7 @@ impl Host {
                 options.worker.clone(),
                 options.stdio.clone(),
                 options.observers.clone(),
+                options.keyvalue.clone(),
             ),
             options,
             modules: BTreeMap::new(),

@@ -376,7 +376,8 @@ impl Remote {
         let mut restarts: u32 = 0;
         tokio::pin!(shutdown);
         loop {
-            let mut worker = WorkerProcess::spawn(&format!("http:{name}"), &host.worker)?;
+            let mut worker =
+                WorkerProcess::spawn(&format!("http:{name}"), &host.worker, &host.keyvalue)?;
             let reply = worker
                 .call(&request, WORKER_START, &host.stdio, &host.observers)
                 .await?;

@@ -65,8 +65,8 @@ pub struct SandboxSettings {
     pub backends: Backends,
     /// The resolved `[config]`: what `lifecycle.start` and `wasi:config` get.
     pub config: ConfigValues,
-    /// The host's key-value store; `None` where guests cannot reach it yet
-    /// (a worker process), and every keyvalue call is refused.
+    /// The host's key-value store (in a worker, its connection to it);
+    /// `None` refuses every keyvalue call.
     pub keyvalue: Option<KeyValue>,
 }
 
@@ -162,9 +162,9 @@ impl Sandbox {
                 self.keyvalue.clone().unwrap_or_default(),
                 self.keyvalue_grants.clone(),
                 KeyValueLimits::default(),
-                self.keyvalue.is_none().then_some(
-                    "wasi:keyvalue is not served to a guest in a worker process yet; run it with `isolation = \"main\"`",
-                ),
+                self.keyvalue
+                    .is_none()
+                    .then_some("no key-value store is configured for this sandbox"),
             ),
             observers: self.observers.clone(),
             limiter: StoreLimiter::new(self.limits.memory),

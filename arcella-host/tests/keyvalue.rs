@@ -461,15 +461,71 @@ async fn two_modules_share_one_bucket() {
     );
 }
 
-#[tokio::test]
-async fn a_guest_in_a_worker_is_refused_for_now() {
-    let mut host = host(KeyValue::default());
-    host.install(manifest("kv", Isolation::Worker, &["default"]), guest())
+async fn every_isolation_shares_one_store(keyvalue: KeyValue) {
+    let mut host = host(keyvalue.clone());
+    let modules = [
+        ("in-process", Isolation::Main, "default"),
+        ("worker-a", Isolation::Worker, "a"),
+        ("worker-b", Isolation::Worker, "b"),
+    ];
+    for (name, isolation, group) in modules {
+        let mut manifest = manifest(name, isolation, &["shared"]);
+        manifest.module.group = group.to_string();
+        host.install(manifest, guest()).await.unwrap();
+        host.start(name).await.unwrap();
+    }
+    call(
+        &mut host,
+        "worker-a",
+        "sshared",
+        &set_payload("k", b"from a"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        call(&mut host, "worker-b", "gshared", b"k").await.unwrap(),
+        b"from a"
+    );
+    assert_eq!(
+        call(&mut host, "in-process", "gshared", b"k")
+            .await
+            .unwrap(),
+        b"from a"
+    );
+    assert_eq!(
+        keyvalue.get("shared", "k").unwrap().as_deref(),
+        Some(&b"from a"[..])
+    );
+    for (name, _, _) in modules {
+        call(&mut host, name, "ishared", b"n").await.unwrap();
+    }
+    assert_eq!(
+        call(&mut host, "worker-b", "ishared", b"n").await.unwrap(),
+        4u64.to_le_bytes()
+    );
+    assert_eq!(
+        call(&mut host, "worker-a", "gsecrets", b"k")
+            .await
+            .unwrap_err(),
+        "guest error: access-denied",
+        "a worker's guest is held to its grant"
+    );
+    let big = vec![1u8; arcella_host::services::keyvalue::KeyValueLimits::default().value + 1];
+    let error = call(&mut host, "worker-a", "sshared", &set_payload("big", &big))
         .await
-        .unwrap();
-    host.start("kv").await.unwrap();
-    let error = call(&mut host, "kv", "g", b"k").await.unwrap_err();
-    assert!(error.contains("worker"), "{error}");
+        .unwrap_err();
+    assert!(error.contains("value limit"), "{error}");
+}
+
+#[tokio::test]
+async fn every_isolation_shares_one_store_in_memory() {
+    every_isolation_shares_one_store(KeyValue::default()).await;
+}
+
+#[tokio::test]
+async fn every_isolation_shares_one_store_on_redb() {
+    let dir = tempfile::tempdir().unwrap();
+    every_isolation_shares_one_store(redb(dir.path())).await;
 }
 
 #[tokio::test]

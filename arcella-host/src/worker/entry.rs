@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::http::{HttpService, ServeOptions};
 use crate::loaded::Loaded;
 use crate::placement::Local;
+use crate::services::keyvalue::{KeyValue, remote};
 use crate::services::logging::LogRecord;
 use crate::services::outbound_http::OutboundRecord;
 use crate::services::wasi::output::{OutputCallback, Stdio, Stream};
@@ -74,7 +75,13 @@ fn host_channel() -> std::io::Result<std::os::unix::net::UnixStream> {
     Ok(std::os::unix::net::UnixStream::from(channel))
 }
 
+/// This worker's connection to the host's key-value store, taken at start.
+static WORKER_KEYVALUE: std::sync::OnceLock<KeyValue> = std::sync::OnceLock::new();
+
 async fn serve() -> std::io::Result<()> {
+    // The host hands the keyvalue connection over before any request.
+    let keyvalue = KeyValue::remote(remote::take_over(&host_channel()?)?);
+    let _ = WORKER_KEYVALUE.set(keyvalue);
     let writer: FrameWriter = Arc::new(Mutex::new(host_channel()?));
     let mut requests = lifeline::Requests::watch(host_channel()?)?;
     let mut modules: HashMap<String, Local> = HashMap::new();
@@ -202,7 +209,7 @@ fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSet
         },
         backends: settings.backends.clone(),
         config: settings.config.clone(),
-        keyvalue: None,
+        keyvalue: WORKER_KEYVALUE.get().cloned(),
     }
 }
 

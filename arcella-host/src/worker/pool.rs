@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::process::{WorkerCommand, WorkerProcess};
 use super::protocol::{Reply, Request};
 use crate::error::{Error, Result};
+use crate::services::keyvalue::KeyValue;
 use crate::services::wasi::output::Stdio;
 use crate::store::Observers;
 
@@ -18,6 +19,8 @@ pub(crate) struct WorkerPool {
     command: WorkerCommand,
     stdio: Stdio,
     observers: Observers,
+    /// The store every worker's guests reach, over their own connections.
+    keyvalue: KeyValue,
     workers: HashMap<String, Worker>,
     next_generation: u64,
 }
@@ -29,12 +32,18 @@ struct Worker {
 
 impl WorkerPool {
     /// Workers started with `command`, their guests' output going to
-    /// `stdio` and their reports to `observers`.
-    pub(crate) fn new(command: WorkerCommand, stdio: Stdio, observers: Observers) -> Self {
+    /// `stdio`, their reports to `observers`, their keyvalue calls to `keyvalue`.
+    pub(crate) fn new(
+        command: WorkerCommand,
+        stdio: Stdio,
+        observers: Observers,
+        keyvalue: KeyValue,
+    ) -> Self {
         Self {
             command,
             stdio,
             observers,
+            keyvalue,
             workers: HashMap::new(),
             next_generation: 0,
         }
@@ -45,7 +54,7 @@ impl WorkerPool {
         if let Some(worker) = self.workers.get(group) {
             return Ok(worker.generation);
         }
-        let process = WorkerProcess::spawn(group, &self.command)?;
+        let process = WorkerProcess::spawn(group, &self.command, &self.keyvalue)?;
         self.next_generation += 1;
         let generation = self.next_generation;
         self.workers.insert(

@@ -11,6 +11,7 @@ use tokio::process::{Child, Command};
 use super::entry::{GROUP_ENV, WORKER_ENV};
 use super::protocol::{Event, Reply, Request, await_input_briefly, encode_frame, read_frame_async};
 use crate::error::{Error, Result};
+use crate::services::keyvalue::{KeyValue, remote};
 use crate::services::logging::emit;
 use crate::services::wasi::output::{OutputSink, Stdio, Stream};
 use crate::store::Observers;
@@ -60,7 +61,7 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     /// Starts a worker for `group`.
-    pub fn spawn(group: &str, command: &WorkerCommand) -> Result<Self> {
+    pub fn spawn(group: &str, command: &WorkerCommand, keyvalue: &KeyValue) -> Result<Self> {
         let mut process = Command::new(&command.program);
         // Its own process group: a Ctrl-C at the terminal reaches the host,
         // which then stops its modules cleanly, not the worker mid-call.
@@ -82,6 +83,11 @@ impl WorkerProcess {
             .kill_on_drop(true)
             .spawn()
             .map_err(cannot_start)?;
+        // Its keyvalue connection first, before any request.
+        if let Err(error) = remote::hand_over(&host_end, keyvalue) {
+            let _ = child.start_kill();
+            return Err(cannot_start(error));
+        }
         let channel = host_end
             .set_nonblocking(true)
             .and_then(|()| tokio::net::UnixStream::from_std(host_end));

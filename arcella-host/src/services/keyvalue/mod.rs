@@ -9,9 +9,9 @@
 //!
 //! The data lives in one [`KeyValue`] store per host, opened once from a
 //! [`KeyValueBackend`] the operator picks (memory, or a redb file), and
-//! shared by every guest the host runs in its own process. A guest in a
-//! worker process is refused with `error::other` in this slice (a worker
-//! must reach the host's store, never open its own: see the guide).
+//! shared by every guest the host runs, whatever its isolation: a guest in
+//! a worker process reaches the host's store over a connection of its own
+//! ([`remote`]); no worker ever opens a store.
 //!
 //! `increment` keeps a counter as its decimal text (`"42"`), as wasmtime's
 //! implementation does, so a component reads the same bytes on both.
@@ -27,6 +27,8 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 use super::{CapabilityNeed, Provided, Service};
 use crate::error::{Error as HostError, Result as HostResult};
 use crate::store::GuestState;
+
+pub(crate) mod remote;
 
 mod bindings {
     #![allow(missing_docs)]
@@ -194,6 +196,14 @@ impl KeyValue {
                 })?),
                 name: format!("redb at {}", path.display()).into(),
             }),
+        }
+    }
+
+    /// The host's store, reached from a worker over `connection`.
+    pub(crate) fn remote(connection: remote::Remote) -> Self {
+        Self {
+            backend: Arc::new(connection),
+            name: "the host's key-value store".into(),
         }
     }
 
