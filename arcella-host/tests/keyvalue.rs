@@ -545,3 +545,81 @@ async fn redb_data_outlives_the_host() {
         2u64.to_le_bytes()
     );
 }
+
+/// Everything the `tracing` subscriber it makes writes, kept as text.
+#[derive(Clone, Default)]
+struct Written(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Written {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_denial_logs_one_warning_with_the_line_that_would_grant_it() {
+    let written = Written::default();
+    let writer = written.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let mut host = installed(KeyValue::default(), &["default", "sessions"]).await;
+    call(&mut host, "kv", "gsecrets", b"k").await.unwrap_err();
+    let log = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].contains(r#"keyvalue = ["default", "sessions", "secrets"]"#)
+            && warnings[0].contains("`kv`"),
+        "{log}"
+    );
+}
+
+// ---- check ----
+
+#[test]
+fn check_warns_when_keyvalue_is_imported_without_a_grant() {
+    use arcella_host::contract::check_bytes;
+    use arcella_host::diagnostic::Code;
+
+    let granted = manifest("checked", Isolation::Main, &["default"]);
+    let codes = |manifest: &Manifest| -> Vec<Code> {
+        check_bytes(&guest(), manifest)
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    assert_eq!(codes(&granted), []);
+
+    let ungranted = manifest("checked", Isolation::Main, &[]);
+    assert_eq!(codes(&ungranted), [Code::KeyValueNotGranted]);
+    let diagnostic = &check_bytes(&guest(), &ungranted)[0];
+    assert!(
+        diagnostic.message.contains("wasi:keyvalue/"),
+        "{diagnostic:?}"
+    );
+    assert_eq!(
+        diagnostic.help.as_deref(),
+        Some(r#"keyvalue = ["default"]"#)
+    );
+
+    let mut undeclared = granted;
+    undeclared.module.imports.clear();
+    assert_eq!(
+        codes(&undeclared),
+        [
+            Code::UndeclaredImport,
+            Code::UndeclaredImport,
+            Code::UndeclaredImport
+        ],
+        "the interfaces must be declared"
+    );
+}

@@ -748,6 +748,31 @@ fn socket_grants_are_read_and_malformed_ones_reported() {
     );
 }
 
+#[test]
+fn keyvalue_grants_are_read_and_malformed_bucket_names_reported() {
+    let report = check(&format!(
+        "{MODULE}[capabilities]\nkeyvalue = [\"default\", \"sessions\", \"*\"]\n"
+    ));
+    let keyvalue = report.manifest.unwrap().capabilities.keyvalue;
+    assert_eq!(keyvalue, ["default", "sessions", "*"]);
+
+    let report = check(&format!("{MODULE}[capabilities]\nkeyvalue = [\"\"]\n"));
+    let help = single(&report, Code::InvalidBucketName, 5, 13);
+    assert!(help.contains("\"default\""), "{help}");
+    assert!(report.manifest.is_none());
+
+    let long = "b".repeat(256);
+    let report = check(&format!(
+        "{MODULE}[capabilities]\nkeyvalue = [\"ok\", \"{long}\"]\n"
+    ));
+    single(&report, Code::InvalidBucketName, 5, 19);
+    assert!(report.diagnostics[0].message.contains("256 bytes"));
+
+    let report = check(&format!("{MODULE}[capabilities]\nkeyvalue = [\"a\\tb\"]\n"));
+    single(&report, Code::InvalidBucketName, 5, 13);
+    assert!(report.diagnostics[0].message.contains("control character"));
+}
+
 // ---- Manifest::for_component ----
 
 /// A component importing and exporting these names as empty instances.
