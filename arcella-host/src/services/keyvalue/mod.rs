@@ -295,7 +295,7 @@ impl KeyValueState {
         Ok(())
     }
 
-    fn backend_error(&self, message: String) -> Error {
+    fn backend_error(&self, message: &str) -> Error {
         tracing::warn!("keyvalue ({}): {message}", self.store.name);
         Error::Other(format!("{}: {message}", self.store.name))
     }
@@ -361,7 +361,7 @@ impl store::HostBucket for GuestState {
             .store
             .backend
             .get(&name, &key)
-            .map_err(|e| state.backend_error(e))
+            .map_err(|e| state.backend_error(&e))
     }
 
     fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<(), Error> {
@@ -387,7 +387,7 @@ impl store::HostBucket for GuestState {
             .store
             .backend
             .keys(&name, skip, state.limits.page)
-            .map_err(|e| state.backend_error(e))?;
+            .map_err(|e| state.backend_error(&e))?;
         let cursor = more.then(|| (skip + keys.len()) as u64);
         Ok(KeyResponse { keys, cursor })
     }
@@ -412,7 +412,7 @@ impl atomics::Host for GuestState {
             .store
             .backend
             .increment(&name, &key, delta)
-            .map_err(|e| state.backend_error(e))
+            .map_err(|e| state.backend_error(&e))
     }
 }
 
@@ -430,7 +430,7 @@ impl batch::Host for GuestState {
                     .store
                     .backend
                     .get(&name, &key)
-                    .map_err(|e| state.backend_error(e))?;
+                    .map_err(|e| state.backend_error(&e))?;
                 Ok(value.map(|value| (key, value)))
             })
             .collect()
@@ -450,7 +450,7 @@ impl batch::Host for GuestState {
             .store
             .backend
             .set_many(&name, &key_values)
-            .map_err(|e| state.backend_error(e))
+            .map_err(|e| state.backend_error(&e))
     }
 
     fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Result<(), Error> {
@@ -462,7 +462,7 @@ impl batch::Host for GuestState {
             .store
             .backend
             .delete_many(&name, &keys)
-            .map_err(|e| state.backend_error(e))
+            .map_err(|e| state.backend_error(&e))
     }
 }
 
@@ -632,7 +632,7 @@ impl Backend for Redb {
         use redb::ReadableTable;
         self.write(|table| {
             let current = table.get((bucket, key)).map_err(text)?;
-            let next = incremented(current.as_ref().map(|guard| guard.value()), delta)?;
+            let next = incremented(current.as_ref().map(redb::AccessGuard::value), delta)?;
             drop(current);
             table
                 .insert((bucket, key), next.to_string().as_bytes())
