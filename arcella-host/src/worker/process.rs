@@ -48,7 +48,8 @@ impl WorkerCommand {
 /// Host and worker talk over a socket pair that is the worker's stdin, in
 /// both directions; the worker's stdout and stderr are the host's own, so a
 /// guest's output that is not captured goes straight to them, not through
-/// the host.
+/// the host. A second socket pair, handed over first on that channel,
+/// carries the worker's keyvalue calls to the host's store.
 pub struct WorkerProcess {
     name: String,
     child: Child,
