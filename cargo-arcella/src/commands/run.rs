@@ -12,7 +12,9 @@ use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
 };
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
-use arcella_host::{Host, HostOptions, Isolation, Limits, LogRecord, Stdio, escape};
+use arcella_host::{
+    Host, HostOptions, Isolation, KeyValue, KeyValueBackend, Limits, LogRecord, Stdio, escape,
+};
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
@@ -92,6 +94,10 @@ pub struct RunOptions {
     /// and longest event line a module is read from stdin (longer ones are skipped).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2MiB")]
     pub max_body: u64,
+    /// Where `wasi:keyvalue` data lives: `memory` (gone when the run ends)
+    /// or `redb:PATH` (a file, kept across runs).
+    #[arg(long, value_name = "memory|redb:PATH", value_parser = KeyValueBackend::parse, default_value = "memory")]
+    pub keyvalue: KeyValueBackend,
     /// Show guest backtraces of traps.
     #[arg(long, short)]
     pub verbose: bool,
@@ -205,6 +211,7 @@ impl RunCommand {
     /// the run it speeds up. Serving HTTP keeps the pool.
     fn host(&self) -> anyhow::Result<Host> {
         let mut options = HostOptions::new()?;
+        options.keyvalue = KeyValue::open(&self.options.keyvalue)?;
         options.engine.pooling = false;
         options.stdio = Stdio::Inherit;
         options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
@@ -216,6 +223,7 @@ impl RunCommand {
     /// Serves an HTTP component until Ctrl-C, then lets requests in flight finish.
     async fn serve_http(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
         let mut options = HostOptions::new()?;
+        options.keyvalue = KeyValue::open(&self.options.keyvalue)?;
         options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
             eprintln!("{record}");
         }));

@@ -143,6 +143,23 @@ pub enum KeyValueBackend {
     },
 }
 
+impl KeyValueBackend {
+    /// Reads the backend as an operator writes it: `memory` or `redb:PATH`.
+    ///
+    /// # Errors
+    ///
+    /// What was expected, when it is neither.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        match text.split_once(':') {
+            None if text == "memory" => Ok(Self::Memory),
+            Some(("redb", path)) if !path.is_empty() => Ok(Self::Redb { path: path.into() }),
+            _ => Err(format!(
+                "`{text}` is not a keyvalue backend; write `memory` or `redb:PATH`"
+            )),
+        }
+    }
+}
+
 /// The operations a backend serves, per bucket. A further backend (Redis)
 /// is one more implementation.
 trait Backend: Send + Sync {
@@ -680,6 +697,23 @@ mod tests {
             assert_eq!(backend.increment("a", "n", 3).unwrap(), 5);
             assert_eq!(backend.get("a", "n").unwrap(), Some(b"5".to_vec()));
             assert!(backend.increment("a", "k0", 1).is_err(), "not a counter");
+        }
+    }
+
+    #[test]
+    fn backends_are_read_as_operators_write_them() {
+        assert_eq!(
+            KeyValueBackend::parse("memory"),
+            Ok(KeyValueBackend::Memory)
+        );
+        assert_eq!(
+            KeyValueBackend::parse("redb:state/kv.redb"),
+            Ok(KeyValueBackend::Redb {
+                path: "state/kv.redb".into()
+            })
+        );
+        for wrong in ["", "redb:", "redis://localhost", "Memory"] {
+            assert!(KeyValueBackend::parse(wrong).is_err(), "{wrong}");
         }
     }
 
