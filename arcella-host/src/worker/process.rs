@@ -52,6 +52,8 @@ impl WorkerCommand {
 /// carries the worker's keyvalue calls to the host's store.
 pub struct WorkerProcess {
     name: String,
+    /// The buckets the host serves this worker: its modules' grants.
+    keyvalue_grants: remote::WorkerGrants,
     child: Child,
     /// Requests to the worker.
     requests: OwnedWriteHalf,
@@ -85,10 +87,13 @@ impl WorkerProcess {
             .spawn()
             .map_err(cannot_start)?;
         // Its keyvalue connection first, before any request.
-        if let Err(error) = remote::hand_over(&host_end, keyvalue) {
-            let _ = child.start_kill();
-            return Err(cannot_start(error));
-        }
+        let keyvalue_grants = match remote::hand_over(&host_end, keyvalue) {
+            Ok(grants) => grants,
+            Err(error) => {
+                let _ = child.start_kill();
+                return Err(cannot_start(error));
+            }
+        };
         let channel = host_end
             .set_nonblocking(true)
             .and_then(|()| tokio::net::UnixStream::from_std(host_end));
@@ -101,6 +106,7 @@ impl WorkerProcess {
         };
         Ok(Self {
             name: group.to_string(),
+            keyvalue_grants,
             child,
             requests,
             events: BufReader::new(events),
@@ -128,6 +134,9 @@ impl WorkerProcess {
         stdio: &Stdio,
         observers: &Observers,
     ) -> Result<Reply> {
+        if let Request::Install { settings, .. } | Request::ServeHttp { settings, .. } = request {
+            self.keyvalue_grants.add(&settings.capabilities.keyvalue);
+        }
         let exchange = async {
             let frame = encode_frame(request).map_err(|error| {
                 Some(Error::WorkerProtocol {

@@ -15,7 +15,10 @@
 //! or an HTTP server thread), locks the connection, writes one request
 //! and reads its answer, independent of the worker's request loop.
 //! Grants and limits are checked in the worker before a request crosses,
-//! by the same code as in the host.
+//! by the same code as in the host; and the host checks the bucket again
+//! against the grants of the modules it installed in that worker
+//! ([`WorkerGrants`]), so that a worker subverted by its guest reaches no
+//! bucket that none of its modules was granted.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -61,6 +64,18 @@ enum Request {
     },
 }
 
+impl Request {
+    fn bucket(&self) -> &str {
+        match self {
+            Self::Get { bucket, .. }
+            | Self::SetMany { bucket, .. }
+            | Self::DeleteMany { bucket, .. }
+            | Self::Keys { bucket, .. }
+            | Self::Increment { bucket, .. } => bucket,
+        }
+    }
+}
+
 /// Its answer.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum Answer {
@@ -70,14 +85,52 @@ enum Answer {
     Counter(u64),
 }
 
+/// The buckets the modules installed in one worker were granted: all the
+/// host serves that worker, whatever it asks.
+#[derive(Clone, Default)]
+pub(crate) struct WorkerGrants(Arc<Mutex<Vec<String>>>);
+
+impl WorkerGrants {
+    /// Adds the grants of a module installed in the worker.
+    pub(crate) fn add(&self, grants: &[String]) {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for grant in grants {
+            if !all.contains(grant) {
+                all.push(grant.clone());
+            }
+        }
+    }
+
+    fn allow(&self, bucket: &str) -> Result<(), String> {
+        let all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if all.iter().any(|grant| grant == "*" || grant == bucket) {
+            Ok(())
+        } else {
+            tracing::warn!(
+                "a worker asked for the keyvalue bucket `{bucket}`, which none of its modules is granted; refused"
+            );
+            Err(format!(
+                "the bucket `{bucket}` is not granted to this worker"
+            ))
+        }
+    }
+}
+
 /// Makes the keyvalue connection of a worker being started: sends the
 /// worker's end over `channel` (before any request), and serves the host's
-/// end against `store` from a thread that ends when the worker does.
+/// end against `store` from a thread that ends when the worker does,
+/// within the grants returned (filled as modules are installed there).
 ///
 /// # Errors
 ///
 /// The socket could not be made or sent.
-pub(crate) fn hand_over(channel: &UnixStream, store: &KeyValue) -> std::io::Result<()> {
+pub(crate) fn hand_over(channel: &UnixStream, store: &KeyValue) -> std::io::Result<WorkerGrants> {
     let (host_end, worker_end) = UnixStream::pair()?;
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
@@ -91,10 +144,12 @@ pub(crate) fn hand_over(channel: &UnixStream, store: &KeyValue) -> std::io::Resu
     )?;
     drop(worker_end);
     let store = store.clone();
+    let grants = WorkerGrants::default();
+    let allowed = grants.clone();
     std::thread::Builder::new()
         .name("arcella-keyvalue".into())
-        .spawn(move || serve_worker(host_end, &store))?;
-    Ok(())
+        .spawn(move || serve_worker(host_end, &store, &allowed))?;
+    Ok(grants)
 }
 
 /// Takes the keyvalue connection the host sent over `channel`: called by
@@ -131,10 +186,13 @@ pub(crate) fn take_over(channel: &UnixStream) -> std::io::Result<Remote> {
     }
 }
 
-/// Serves one worker's keyvalue requests until it closes its end.
-fn serve_worker(mut connection: UnixStream, store: &KeyValue) {
+/// Serves one worker's keyvalue requests, within `grants`, until it
+/// closes its end.
+fn serve_worker(mut connection: UnixStream, store: &KeyValue, grants: &WorkerGrants) {
     while let Ok(Some(request)) = read_frame::<Request>(&mut connection) {
-        let answer = answer(&*store.backend, request);
+        let answer = grants
+            .allow(request.bucket())
+            .and_then(|()| answer(&*store.backend, request));
         if write_frame(&mut connection, &answer).is_err() {
             break;
         }
@@ -237,5 +295,46 @@ impl Backend for Remote {
             Answer::Counter(value) => Ok(value),
             other => Err(unexpected(&other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that skips its own checks, as a subverted one would, and
+    /// asks the host directly.
+    #[test]
+    fn the_host_serves_a_worker_only_the_buckets_its_modules_were_granted() {
+        let store = KeyValue::default();
+        store.set("secrets", "token", b"s3cr3t").unwrap();
+        store.set("shared", "k", b"v").unwrap();
+        let (host_end, worker_end) = UnixStream::pair().unwrap();
+        let grants = WorkerGrants::default();
+        grants.add(&["shared".to_string()]);
+        let (served, allowed) = (store.clone(), grants.clone());
+        let server = std::thread::spawn(move || serve_worker(host_end, &served, &allowed));
+
+        let worker = Remote(Arc::new(Mutex::new(worker_end)));
+        assert_eq!(worker.get("shared", "k").unwrap(), Some(b"v".to_vec()));
+        let refused = worker.get("secrets", "token").unwrap_err();
+        assert!(refused.contains("not granted"), "{refused}");
+        assert!(
+            worker
+                .set_many("secrets", &[("token".into(), b"x".to_vec())])
+                .is_err()
+        );
+        assert_eq!(
+            store.get("secrets", "token").unwrap(),
+            Some(b"s3cr3t".to_vec())
+        );
+
+        grants.add(&["*".to_string()]);
+        assert!(
+            worker.get("secrets", "token").is_ok(),
+            "a module granted `*` was installed"
+        );
+        drop(worker);
+        server.join().unwrap();
     }
 }
