@@ -59,7 +59,7 @@ pub struct WorkerProcess {
     requests: OwnedWriteHalf,
     /// Its events: logs, output it forwards, replies (buffered: a frame's
     /// header and body usually come in one read).
-    events: BufReader<OwnedReadHalf>,
+    events: BufReader<EagerRead>,
 }
 
 impl WorkerProcess {
@@ -109,7 +109,7 @@ impl WorkerProcess {
             keyvalue_grants,
             child,
             requests,
-            events: BufReader::new(events),
+            events: BufReader::new(EagerRead(events)),
         })
     }
 
@@ -152,7 +152,7 @@ impl WorkerProcess {
             let stderr_sink = OutputSink::new(Stream::Stderr, stdio);
             loop {
                 if self.events.buffer().is_empty() {
-                    await_input_briefly(self.events.get_ref().as_ref());
+                    await_input_briefly(self.events.get_ref().0.as_ref());
                 }
                 match read_frame_async::<Event>(&mut self.events).await {
                     Ok(Some(Event::Log(record))) => {
@@ -336,5 +336,32 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     match status.code() {
         Some(code) => format!("exited with status {code}"),
         None => "exited".to_string(),
+    }
+}
+
+/// The worker's events, read without waiting for the runtime when they are
+/// already there: after the brief watch for an answer has seen it arrive,
+/// a read through tokio alone would first wait for the reactor to report the
+/// socket readable (a trip through the driver), since its last read found
+/// nothing. The socket is non-blocking, so the direct read never blocks.
+struct EagerRead(OwnedReadHalf);
+
+impl tokio::io::AsyncRead for EagerRead {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::os::fd::AsFd;
+        let this = self.get_mut();
+        match rustix::io::read(this.0.as_ref().as_fd(), buf.initialize_unfilled()) {
+            Ok(read) => {
+                buf.advance(read);
+                return std::task::Poll::Ready(Ok(()));
+            }
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {}
+            Err(error) => return std::task::Poll::Ready(Err(error.into())),
+        }
+        std::pin::Pin::new(&mut this.0).poll_read(context, buf)
     }
 }

@@ -143,21 +143,8 @@ pub fn write_frame(
     writer: &mut impl Write,
     message: &impl serde::Serialize,
 ) -> std::io::Result<()> {
-    let bytes = postcard::to_stdvec(message).map_err(std::io::Error::other)?;
-    let len = u32::try_from(bytes.len())
-        .ok()
-        .filter(|len| (*len as usize) <= MAX_FRAME)
-        .ok_or_else(|| {
-            std::io::Error::other(format!(
-                "frame of {} bytes is over the {MAX_FRAME}-byte limit",
-                bytes.len()
-            ))
-        })?;
     // One write per frame: a frame is one message on the socket, not two.
-    let mut frame = Vec::with_capacity(4 + bytes.len());
-    frame.extend_from_slice(&len.to_le_bytes());
-    frame.extend_from_slice(&bytes);
-    writer.write_all(&frame)?;
+    writer.write_all(&encode_frame(message)?)?;
     writer.flush()
 }
 
@@ -240,9 +227,19 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::io::Result<T> {
 
 /// Encodes a frame for an async writer.
 pub fn encode_frame(message: &impl serde::Serialize) -> std::io::Result<Vec<u8>> {
-    let mut buffer = Vec::new();
-    write_frame(&mut buffer, message)?;
-    Ok(buffer)
+    // The message is encoded after room for its length, then the length filled in.
+    let mut frame = postcard::to_extend(message, vec![0u8; 4]).map_err(std::io::Error::other)?;
+    let body = frame.len() - 4;
+    let len = u32::try_from(body)
+        .ok()
+        .filter(|len| (*len as usize) <= MAX_FRAME)
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "frame of {body} bytes is over the {MAX_FRAME}-byte limit"
+            ))
+        })?;
+    frame[..4].copy_from_slice(&len.to_le_bytes());
+    Ok(frame)
 }
 
 #[cfg(test)]
