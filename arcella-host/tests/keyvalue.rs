@@ -317,19 +317,32 @@ async fn every_operation_works(keyvalue: KeyValue) {
     );
 }
 
+/// Runs this binary's tests one at a time: one of them captures the host's
+/// `tracing` output on its thread, and a callsite that another thread
+/// registers meanwhile may be cached as one no subscriber listens to.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[tokio::test]
 async fn every_operation_works_in_memory() {
+    let _serial = serial();
     every_operation_works(KeyValue::default()).await;
 }
 
 #[tokio::test]
 async fn every_operation_works_on_redb() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     every_operation_works(redb(dir.path())).await;
 }
 
 #[tokio::test]
 async fn list_keys_pages_with_a_cursor() {
+    let _serial = serial();
     let keyvalue = KeyValue::default();
     let limit = arcella_host::services::keyvalue::KeyValueLimits::default().page;
     for i in 0..limit + 3 {
@@ -357,6 +370,7 @@ async fn list_keys_pages_with_a_cursor() {
 
 #[tokio::test]
 async fn an_ungranted_bucket_is_denied() {
+    let _serial = serial();
     let keyvalue = KeyValue::default();
     keyvalue.set("secrets", "token", b"s3cr3t").unwrap();
     let mut host = installed(keyvalue.clone(), &["sessions"]).await;
@@ -376,6 +390,7 @@ async fn an_ungranted_bucket_is_denied() {
 
 #[tokio::test]
 async fn a_star_grants_every_bucket() {
+    let _serial = serial();
     let mut host = installed(KeyValue::default(), &["*"]).await;
     assert!(call(&mut host, "kv", "ganything", b"k").await.is_ok());
     assert!(call(&mut host, "kv", "g", b"k").await.is_ok());
@@ -383,6 +398,7 @@ async fn a_star_grants_every_bucket() {
 
 #[tokio::test]
 async fn no_grant_denies_everything() {
+    let _serial = serial();
     let mut host = installed(KeyValue::default(), &[]).await;
     assert_eq!(
         call(&mut host, "kv", "g", b"k").await.unwrap_err(),
@@ -392,6 +408,7 @@ async fn no_grant_denies_everything() {
 
 #[tokio::test]
 async fn limits_are_named_in_errors_and_the_host_lives() {
+    let _serial = serial();
     let keyvalue = KeyValue::default();
     let mut host = installed(keyvalue.clone(), &["default"]).await;
     let limits = arcella_host::services::keyvalue::KeyValueLimits::default();
@@ -440,6 +457,7 @@ async fn limits_are_named_in_errors_and_the_host_lives() {
 
 #[tokio::test]
 async fn two_modules_share_one_bucket() {
+    let _serial = serial();
     let mut host = host(KeyValue::default());
     for name in ["writer", "reader"] {
         host.install(manifest(name, Isolation::Main, &["shared"]), guest())
@@ -519,17 +537,20 @@ async fn every_isolation_shares_one_store(keyvalue: KeyValue) {
 
 #[tokio::test]
 async fn every_isolation_shares_one_store_in_memory() {
+    let _serial = serial();
     every_isolation_shares_one_store(KeyValue::default()).await;
 }
 
 #[tokio::test]
 async fn every_isolation_shares_one_store_on_redb() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     every_isolation_shares_one_store(redb(dir.path())).await;
 }
 
 #[tokio::test]
 async fn redb_data_outlives_the_host() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     {
         let mut host = installed(redb(dir.path()), &["default"]).await;
@@ -563,6 +584,7 @@ impl std::io::Write for Written {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_denial_logs_one_warning_with_the_line_that_would_grant_it() {
+    let _serial = serial();
     let written = Written::default();
     let writer = written.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -587,6 +609,7 @@ async fn a_denial_logs_one_warning_with_the_line_that_would_grant_it() {
 
 #[test]
 fn check_warns_when_keyvalue_is_imported_without_a_grant() {
+    let _serial = serial();
     use arcella_host::contract::check_bytes;
     use arcella_host::diagnostic::Code;
 
