@@ -3,6 +3,11 @@
 //! grant, the limits, one store shared by two modules, and a redb file
 //! that outlives its host.
 
+// `serial()`'s guard spans each whole test on purpose; every test has a
+// runtime and a thread of its own, so awaiting while holding it blocks no
+// other task of that runtime.
+#![allow(clippy::await_holding_lock)]
+
 mod support;
 
 use std::path::Path;
