@@ -253,7 +253,6 @@ pub(crate) struct Remote {
     name: String,
     pub(crate) wasm: Arc<Vec<u8>>,
     pub(crate) settings: WireSettings,
-    limits: Limits,
     /// The generation of the worker it is installed in, if it is.
     installed_in: Option<u64>,
 }
@@ -268,15 +267,7 @@ impl Remote {
         settings: WireSettings,
         pool: &mut WorkerPool,
     ) -> Result<(Self, ComponentKind)> {
-        let mut remote = Self {
-            key,
-            group,
-            name,
-            wasm,
-            limits: settings.limits.clone(),
-            settings,
-            installed_in: None,
-        };
+        let mut remote = Self::for_serving(key, group, name, wasm, settings);
         let kind = remote.install_in_worker(pool).await?;
         Ok((remote, kind))
     }
@@ -295,7 +286,6 @@ impl Remote {
             group,
             name,
             wasm,
-            limits: settings.limits.clone(),
             settings,
             installed_in: None,
         }
@@ -344,7 +334,7 @@ impl Remote {
         {
             self.install_in_worker(pool).await?;
         }
-        let deadline = op.bound(&self.limits).saturating_add(WORKER_GRACE);
+        let deadline = op.bound(&self.settings.limits).saturating_add(WORKER_GRACE);
         let request = Request::Call {
             key: self.key.clone(),
             op,
@@ -365,7 +355,7 @@ impl Remote {
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
         let name = &self.name;
-        let grace = crate::enforce::call_bound(&self.limits);
+        let grace = crate::enforce::call_bound(&self.settings.limits);
         let mut request = Request::ServeHttp {
             name: name.clone(),
             wasm: self.wasm.as_ref().clone(),
