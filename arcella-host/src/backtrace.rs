@@ -17,7 +17,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::terminal_text::escape;
+use arcella_types::escape;
 
 /// Fewest repeated frames taken for a runaway recursion. Wasmtime keeps the
 /// innermost 20 frames of a trap by default, so a recursion this deep fills

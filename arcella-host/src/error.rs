@@ -11,7 +11,7 @@ use crate::backtrace::runaway_recursion;
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::ModuleState;
 use crate::limits::format_size;
-use crate::terminal_text::escape;
+use arcella_types::escape;
 
 /// What went wrong, with the facts a caller needs to say so.
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]

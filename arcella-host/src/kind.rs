@@ -3,27 +3,7 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The kinds of component the host knows how to drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ComponentKind {
-    /// The `arcella:component/module` world: lifecycle and handler.
-    Module,
-    /// A `wasi:cli/command`: exports `wasi:cli/run`.
-    Command,
-    /// A `wasi:http/proxy`: exports `wasi:http/incoming-handler`.
-    Http,
-}
-
-impl std::fmt::Display for ComponentKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Module => "module",
-            Self::Command => "command",
-            Self::Http => "http",
-        })
-    }
-}
+pub use arcella_types::ComponentKind;
 
 /// The interface prefixes that mark each kind (the version may vary in its patch).
 const MARKERS: &[(&str, ComponentKind)] = &[

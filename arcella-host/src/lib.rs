@@ -42,7 +42,7 @@ pub use services::logging::{Level, LogCallback, LogRecord};
 pub use services::wasi::output::{Captured, OutputCallback, Stdio, Stream};
 pub use services::{Backends, outbound_http::Network};
 pub use store::Observers;
-pub use terminal_text::escape;
+pub use arcella_types::escape;
 pub use worker::{WorkerCommand, run_if_worker};
 
 mod backtrace;
@@ -60,4 +60,3 @@ mod lifecycle;
 mod loaded;
 mod placement;
 mod store;
-mod terminal_text;

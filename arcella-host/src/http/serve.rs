@@ -207,7 +207,7 @@ impl HttpService {
     {
         let started = Instant::now();
         let method = request.method().clone();
-        let path = crate::terminal_text::escape(request.uri().path()).to_string();
+        let path = arcella_types::escape(request.uri().path()).to_string();
         let declared = request
             .headers()
             .get(hyper::header::CONTENT_LENGTH)

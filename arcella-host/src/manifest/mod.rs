@@ -76,18 +76,7 @@ pub struct ModuleInfo {
     pub imports: Vec<String>,
 }
 
-/// Where a module's code runs.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Isolation {
-    /// In the host process, on its async runtime. Only for trusted modules.
-    Main,
-    /// In a separate worker process shared by the module's group.
-    #[default]
-    Worker,
-}
+pub use arcella_types::Isolation;
 
 /// The default worker group.
 pub const DEFAULT_GROUP: &str = "default";

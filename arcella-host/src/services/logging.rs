@@ -12,7 +12,7 @@ use super::{Provided, Service};
 use crate::bindings::arcella::component::types::Level as WitLevel;
 use crate::bindings::arcella::component::{logging, types};
 use crate::store::GuestState;
-use crate::terminal_text::escape;
+use arcella_types::escape;
 
 /// `arcella:component/logging`, and the types it uses.
 pub(crate) const SERVICE: Service = Service {
@@ -99,23 +99,7 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Records kept per call; later ones are counted, not kept.
 pub const MAX_RECORDS_PER_CALL: usize = 10_000;
 
-/// Severity of a guest's log record.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Very verbose.
-    Trace,
-    /// Verbose.
-    Debug,
-    /// Normal.
-    Info,
-    /// Something looks wrong.
-    Warn,
-    /// Something failed.
-    Error,
-}
+pub use arcella_types::Level;
 
 impl From<WitLevel> for Level {
     fn from(level: WitLevel) -> Self {
@@ -129,17 +113,6 @@ impl From<WitLevel> for Level {
     }
 }
 
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Trace => "TRACE",
-            Self::Debug => "DEBUG",
-            Self::Info => "INFO",
-            Self::Warn => "WARN",
-            Self::Error => "ERROR",
-        })
-    }
-}
 
 /// One record a guest logged.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
