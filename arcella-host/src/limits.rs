@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::services::keyvalue::KeyValueLimits;
+
 /// Limits applied to every call into a component.
 ///
 /// Every limit is finite: a component that names none still runs under
@@ -15,6 +17,9 @@ pub struct Limits {
     /// Wall-clock time one call may take.
     #[serde(with = "humantime_serde_compat")]
     pub timeout: Duration,
+    /// Bounds on `wasi:keyvalue` calls: key and value sizes, open buckets, page size.
+    #[serde(default)]
+    pub keyvalue: KeyValueLimits,
 }
 
 impl Limits {
@@ -84,6 +89,7 @@ impl Default for Limits {
             fuel: Self::DEFAULT_FUEL,
             memory: Self::DEFAULT_MEMORY,
             timeout: Self::DEFAULT_TIMEOUT,
+            keyvalue: KeyValueLimits::default(),
         }
     }
 }

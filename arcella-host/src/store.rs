@@ -15,7 +15,7 @@ use crate::enforce::{self, StoreLimiter};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::services::config::ConfigValues;
-use crate::services::keyvalue::{KeyValue, KeyValueLimits, KeyValueState};
+use crate::services::keyvalue::{KeyValue, KeyValueState};
 use crate::services::logging::{CallLog, LogCallback};
 use crate::services::outbound_http::{OutboundCallback, OutboundHooks, OutboundPolicy};
 use crate::services::sockets::{GuardedLookup, SocketPolicy};
@@ -161,7 +161,7 @@ impl Sandbox {
             keyvalue: KeyValueState::new(
                 self.keyvalue.clone().unwrap_or_default(),
                 self.keyvalue_grants.clone(),
-                KeyValueLimits::default(),
+                self.limits.keyvalue,
                 self.keyvalue
                     .is_none()
                     .then_some("no key-value store is configured for this sandbox"),

@@ -651,3 +651,43 @@ fn check_warns_when_keyvalue_is_imported_without_a_grant() {
         "the interfaces must be declared"
     );
 }
+
+/// `[limits] keyvalue-*` bound the guest's calls wherever it runs: the
+/// limits cross to a worker with the rest of its settings.
+#[tokio::test]
+async fn manifest_limits_bound_keyvalue_calls_in_either_isolation() {
+    let _serial = serial();
+    let mut host = host(KeyValue::default());
+    for (name, isolation) in [("in-process", Isolation::Main), ("worker", Isolation::Worker)] {
+        let mut manifest = manifest(name, isolation, &["default"]);
+        manifest.limits.keyvalue.value = 8;
+        manifest.limits.keyvalue.key = 4;
+        manifest.limits.keyvalue.page = 2;
+        host.install(manifest, guest()).await.unwrap();
+        host.start(name).await.unwrap();
+
+        let error = call(&mut host, name, "s", &set_payload("k", b"123456789"))
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains("the value is 9 bytes; the keyvalue value limit is 8 bytes"),
+            "{name}: {error}"
+        );
+        call(&mut host, name, "s", &set_payload("k", b"12345678"))
+            .await
+            .unwrap();
+        let error = call(&mut host, name, "g", b"kkkkk").await.unwrap_err();
+        assert!(error.contains("key limit is 4 bytes"), "{name}: {error}");
+
+        for key in ["a", "b", "c"] {
+            call(&mut host, name, "s", &set_payload(key, b"v"))
+                .await
+                .unwrap();
+        }
+        // Four keys, two to a page: the first page says more follow.
+        let page = call(&mut host, name, "l", b"").await.unwrap();
+        assert_eq!(page[0], 1, "{name}: a cursor to the next page");
+        assert_eq!(&page[9..], b"a\nb\n", "{name}");
+        host.remove(name).await.unwrap();
+    }
+}

@@ -7,6 +7,7 @@ use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::contract::{self, ComponentInfo};
 use arcella_host::diagnostic::{Code, Severity, line_column};
 use arcella_host::limits::Limits;
+use arcella_host::services::keyvalue::KeyValueLimits;
 use arcella_host::manifest::{
     self, ConfigValue, Isolation, MAX_MANIFEST_SIZE, Manifest, ManifestReport,
 };
@@ -97,7 +98,8 @@ enabled = true
         Limits {
             fuel: 1_000,
             memory: 1 << 20,
-            timeout: Duration::from_millis(250)
+            timeout: Duration::from_millis(250),
+            keyvalue: KeyValueLimits::default(),
         }
     );
     assert_eq!(
@@ -200,7 +202,8 @@ fn an_unknown_key_far_from_any_known_one_lists_the_known_keys() {
     let help = single(&report, Code::UnknownKey, 5, 1);
     assert_eq!(
         help,
-        "remove it; the known ones are `fuel`, `memory`, `timeout`"
+        "remove it; the known ones are `fuel`, `memory`, `timeout`, `keyvalue-key-size`, \
+         `keyvalue-value-size`, `keyvalue-buckets`, `keyvalue-page`"
     );
 }
 
@@ -400,6 +403,49 @@ fn timeout_is_a_duration_up_to_an_hour() {
     single(&timeout("\"0s\""), Code::LimitOutOfRange, 5, 11);
     single(&timeout("\"soon\""), Code::InvalidLimit, 5, 11);
     single(&timeout("5"), Code::WrongType, 5, 11);
+}
+
+#[test]
+fn keyvalue_bounds_are_sizes_and_counts_within_their_maxima() {
+    let limits = |lines: &str| check(&format!("{MODULE}[limits]\n{lines}\n"));
+    let read = limits(
+        "keyvalue-key-size = \"256B\"\nkeyvalue-value-size = \"4MiB\"\n\
+         keyvalue-buckets = 2\nkeyvalue-page = 50",
+    );
+    assert_eq!(read.diagnostics, vec![]);
+    assert_eq!(
+        read.manifest.unwrap().limits.keyvalue,
+        KeyValueLimits {
+            key: 256,
+            value: 4 << 20,
+            buckets: 2,
+            page: 50
+        }
+    );
+    assert_eq!(
+        limits("keyvalue-value-size = 1024")
+            .manifest
+            .unwrap()
+            .limits
+            .keyvalue
+            .value,
+        1024
+    );
+    let help = single(
+        &limits("keyvalue-value-size = \"1GiB\""),
+        Code::LimitOutOfRange,
+        5,
+        23,
+    );
+    assert!(help.contains("1MiB"), "{help}");
+    single(&limits("keyvalue-buckets = 0"), Code::LimitOutOfRange, 5, 20);
+    single(&limits("keyvalue-page = \"10\""), Code::WrongType, 5, 17);
+    single(
+        &limits("keyvalue-key-size = \"big\""),
+        Code::InvalidLimit,
+        5,
+        21,
+    );
 }
 
 #[test]

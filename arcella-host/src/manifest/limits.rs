@@ -1,4 +1,5 @@
-//! The `[limits]` table: fuel, memory and time per call, each with a finite default.
+//! The `[limits]` table: fuel, memory and time per call, and the bounds on
+//! key-value calls, each with a finite default.
 
 use std::ops::Range;
 use std::time::Duration;
@@ -11,10 +12,20 @@ use crate::limits::{
     Limits, format_duration, format_size, parse_duration, parse_size, parse_whole_number,
 };
 
+use crate::services::keyvalue::KeyValueLimits;
+
 use super::table::{Findings, Section, expect_str, report_wrong_type};
 
 /// The keys `[limits]` accepts.
-const KEYS: &[&str] = &["fuel", "memory", "timeout"];
+const KEYS: &[&str] = &[
+    "fuel",
+    "memory",
+    "timeout",
+    "keyvalue-key-size",
+    "keyvalue-value-size",
+    "keyvalue-buckets",
+    "keyvalue-page",
+];
 
 /// Reads `[limits]` over the defaults, reporting every problem; `None` when it cannot be used.
 pub(super) fn read_limits(section: &Section<'_, '_>, findings: &mut Findings) -> Option<Limits> {
@@ -31,11 +42,103 @@ pub(super) fn read_limits(section: &Section<'_, '_>, findings: &mut Findings) ->
         .map_or(Some(defaults.timeout), |value| {
             read_timeout(value, findings)
         });
+    let keyvalue = read_keyvalue_limits(section, findings);
     Some(Limits {
         fuel: fuel?,
         memory: memory?,
         timeout: timeout?,
+        keyvalue: keyvalue?,
     })
+}
+
+/// `keyvalue-*`: the bounds on `wasi:keyvalue` calls, each above zero and
+/// at most its maximum in [`KeyValueLimits`].
+fn read_keyvalue_limits(
+    section: &Section<'_, '_>,
+    findings: &mut Findings,
+) -> Option<KeyValueLimits> {
+    let defaults = KeyValueLimits::default();
+    let mut read = |key: &str, default: usize, max: usize, size: bool| {
+        section.get(key).map_or(Some(default), |value| {
+            read_bound(value, key, default, max, size, findings)
+        })
+    };
+    let key = read(
+        "keyvalue-key-size",
+        defaults.key,
+        KeyValueLimits::MAX_KEY,
+        true,
+    );
+    let value = read(
+        "keyvalue-value-size",
+        defaults.value,
+        KeyValueLimits::MAX_VALUE,
+        true,
+    );
+    let buckets = read(
+        "keyvalue-buckets",
+        defaults.buckets,
+        KeyValueLimits::MAX_BUCKETS,
+        false,
+    );
+    let page = read(
+        "keyvalue-page",
+        defaults.page,
+        KeyValueLimits::MAX_PAGE,
+        false,
+    );
+    Some(KeyValueLimits {
+        key: key?,
+        value: value?,
+        buckets: buckets?,
+        page: page?,
+    })
+}
+
+/// One bound: a size (string or bytes) when `size`, else a count; above
+/// zero and at most `max`.
+fn read_bound(
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+    default: usize,
+    max: usize,
+    size: bool,
+    findings: &mut Findings,
+) -> Option<usize> {
+    let show = |n: usize| {
+        if size {
+            format!("\"{}\"", format_size(n as u64))
+        } else {
+            n.to_string()
+        }
+    };
+    let example = format!("{key} = {}", show(default));
+    let number = match value.get_ref() {
+        DeValue::Integer(integer) => read_whole_number(integer, value.span(), findings)?,
+        DeValue::String(_) if size => {
+            let text = expect_str(findings, &format!("limits.{key}"), value, &example)?;
+            match parse_size(text) {
+                Ok(bytes) => i128::from(bytes),
+                Err(problem) => {
+                    report_invalid(findings, value.span(), &problem);
+                    return None;
+                }
+            }
+        }
+        _ => {
+            let expected = if size { "string" } else { "integer" };
+            report_wrong_type(findings, &format!("limits.{key}"), expected, value, &example);
+            return None;
+        }
+    };
+    match usize::try_from(number) {
+        Ok(bound) if bound > 0 && bound <= max => Some(bound),
+        _ => {
+            let message = format!("`limits.{key}` must be above 0 and at most {}", show(max));
+            report_out_of_range(findings, value.span(), &message, &example);
+            None
+        }
+    }
 }
 
 /// `fuel`: an integer above zero that a store's fuel counter holds.

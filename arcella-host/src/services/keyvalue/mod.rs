@@ -104,9 +104,11 @@ pub fn check_bucket_name(name: &str) -> std::result::Result<(), String> {
 /// The longest bucket name, in bytes.
 pub const MAX_BUCKET_NAME: usize = 255;
 
-/// The bounds every keyvalue call is held to. Over one, the guest gets
-/// `error::other` naming it, and the host carries on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The bounds every keyvalue call is held to, set by `[limits]`
+/// `keyvalue-key-size`, `keyvalue-value-size`, `keyvalue-buckets` and
+/// `keyvalue-page`. Over one, the guest gets `error::other` naming it, and
+/// the host carries on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyValueLimits {
     /// The longest key, in bytes.
     pub key: usize,
@@ -116,6 +118,21 @@ pub struct KeyValueLimits {
     pub buckets: usize,
     /// Keys one `list-keys` call returns at most; the cursor gives the rest.
     pub page: usize,
+}
+
+impl KeyValueLimits {
+    /// The longest key a manifest may allow: 64 KiB.
+    pub const MAX_KEY: usize = 64 << 10;
+    /// The largest value a manifest may allow: 64 MiB, so that a value
+    /// always fits, with room to spare, in one frame to or from a worker.
+    pub const MAX_VALUE: usize = 64 << 20;
+    /// The most buckets one instance may be allowed to hold open.
+    pub const MAX_BUCKETS: usize = 1024;
+    /// The most keys one `list-keys` page may be allowed to return.
+    pub const MAX_PAGE: usize = 100_000;
+    /// The most bytes of values one `set-many` may carry, whatever the value
+    /// limit: a batch crosses to the host in one frame.
+    pub const MAX_BATCH: usize = 64 << 20;
 }
 
 impl Default for KeyValueLimits {
@@ -241,6 +258,30 @@ impl KeyValue {
     pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> std::result::Result<(), String> {
         self.backend
             .set_many(bucket, &[(key.to_string(), value.to_vec())])
+    }
+
+    /// Every pair of `bucket`, in key order, read directly (for tests and tools).
+    ///
+    /// # Errors
+    ///
+    /// The backend's failure, as text.
+    pub fn pairs(&self, bucket: &str) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+        const PAGE: usize = 1000;
+        let mut pairs = Vec::new();
+        let mut skip = 0;
+        loop {
+            let (keys, more) = self.backend.keys(bucket, skip, PAGE)?;
+            skip += keys.len();
+            for key in keys {
+                // A key deleted since it was listed is left out.
+                if let Some(value) = self.backend.get(bucket, &key)? {
+                    pairs.push((key, value));
+                }
+            }
+            if !more {
+                return Ok(pairs);
+            }
+        }
     }
 }
 
@@ -459,9 +500,17 @@ impl batch::Host for GuestState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), Error> {
         let (name, state) = self.bucket(&bucket)?;
+        let mut total = 0usize;
         for (key, value) in &key_values {
             state.check_key(key)?;
             state.check_value(value)?;
+            total = total.saturating_add(value.len());
+        }
+        if total > KeyValueLimits::MAX_BATCH {
+            return Err(Error::Other(format!(
+                "the batch holds {total} bytes of values; one set-many carries at most {} bytes",
+                KeyValueLimits::MAX_BATCH
+            )));
         }
         state
             .store
