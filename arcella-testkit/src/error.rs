@@ -1,13 +1,16 @@
 //! What can go wrong: setting a harness up ([`Error`]), and one step of a
 //! test ([`StepError`]). Both print what to do about it, also through
 //! `unwrap()`: their `Debug` is their message.
+//!
+//! Both are plain data: the host process that runs the component reports
+//! them to the test process.
 
 use std::path::PathBuf;
 
 use crate::trace::{Action, Log};
 
 /// Why a harness could not be set up, or its first start failed.
-#[derive(thiserror::Error)]
+#[derive(thiserror::Error, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Error {
     /// The crate has no built component where the testkit looks.
     #[error(
@@ -38,12 +41,12 @@ pub enum Error {
         message: String,
     },
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {message}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        message: String,
     },
     /// Component text did not parse.
     #[error("the component text does not parse: {0}")]
@@ -67,11 +70,89 @@ pub enum Error {
     },
     /// The host refused the component (contract, size, load) or could not set up.
     #[error("{0}")]
-    Host(#[from] arcella_host::Error),
+    Host(HostError),
+    /// No host to run components in was found.
+    #[error(
+        "the Arcella host was not found: {looked}\n  help: run the tests with `cargo arcella test`, or install the host with `cargo install --locked cargo-arcella` (from a checkout: `cargo install --locked --path cargo-arcella`), or set {host_env} to a `cargo-arcella` executable",
+        host_env = crate::HOST_ENV
+    )]
+    HostMissing {
+        /// Where it was looked for.
+        looked: String,
+    },
+    /// The host speaks another protocol than this testkit.
+    #[error(
+        "arcella-testkit {testkit} speaks host protocol {ours}, and the host at {} (cargo-arcella {host}) speaks protocol {theirs}\n  help: install the host that matches this testkit: `cargo install --locked cargo-arcella --version {testkit}` (from a checkout: `cargo install --locked --path cargo-arcella`)",
+        path.display()
+    )]
+    HostVersion {
+        /// The host executable.
+        path: PathBuf,
+        /// This testkit's release.
+        testkit: String,
+        /// This testkit's protocol.
+        ours: u32,
+        /// The host's release.
+        host: String,
+        /// The host's protocol.
+        theirs: u32,
+    },
+    /// The host process could not be started, or went away.
+    #[error("the Arcella host process {what}\n  help: the next harness starts a fresh host; if this repeats, run the test alone with ARCELLA_LOG=debug to see the host's log")]
+    HostLost {
+        /// What happened to it, e.g. `at … crashed (killed by signal 9)`.
+        what: String,
+    },
     /// The module was installed, and its `start` failed.
     #[error(transparent)]
+    #[serde(skip)]
     Step(Box<StepError>),
 }
+
+/// An error of the host, as data: its stable kind, its message, and what
+/// the testkit shows about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HostError {
+    /// A short, stable name: `fuel-exhausted`, `memory-limit`, `timeout`,
+    /// `stack-overflow`, `trap`, `worker-died`, `contract`…
+    pub kind: String,
+    /// The host's message.
+    pub message: String,
+    /// The limit that was reached (`2000000`, `8MiB`, `200ms`), for limit errors.
+    pub limit: Option<String>,
+    /// The guest's own message, when the guest answered `Err`.
+    pub guest_message: Option<String>,
+    /// The guest backtrace, for traps and stack overflows.
+    pub backtrace: Option<String>,
+}
+
+impl HostError {
+    /// The stable kind (`fuel-exhausted`, `trap`…).
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Whether a limit was reached (fuel, memory, time, stack).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "fuel-exhausted" | "memory-limit" | "timeout" | "stack-overflow"
+        )
+    }
+
+    /// The guest backtrace, for traps and stack overflows.
+    pub fn backtrace(&self) -> Option<&str> {
+        self.backtrace.as_deref()
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HostError {}
 
 impl From<StepError> for Error {
     fn from(error: StepError) -> Self {
@@ -91,9 +172,11 @@ impl std::fmt::Debug for Error {
 ///
 /// Its message names the step, the guest's logs during it, the guest
 /// backtrace when there is one, and how to raise a limit that was reached.
+#[derive(Clone)]
 pub struct StepError(Box<Details>);
 
 /// What a [`StepError`] knows, boxed so that results stay small.
+#[derive(Clone)]
 pub(crate) struct Details {
     pub(crate) number: usize,
     pub(crate) action: Action,
@@ -112,26 +195,18 @@ impl StepError {
     }
 }
 
-/// Who said no.
-pub(crate) enum Cause {
-    /// The guest's own `Err` from `handle`.
-    Guest(String),
-    /// The host.
-    Host(arcella_host::Error),
-    /// The harness could not set the step up (e.g. the new version of an update).
-    Setup(Box<Error>),
-}
+pub(crate) use crate::protocol::Cause;
 
 impl StepError {
     /// A short, stable name: `guest-error` when the guest answered `Err`,
     /// `setup` when the harness could not set the step up, else the host
     /// error's kind (`fuel-exhausted`, `memory-limit`, `timeout`,
     /// `stack-overflow`, `trap`, `worker-died`…).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match &self.0.cause {
             Cause::Guest(_) => "guest-error",
             Cause::Host(error) => error.kind(),
-            Cause::Setup(_) => "setup",
+            Cause::Setup(error) => crate::harness::setup_kind(error),
         }
     }
 
@@ -141,7 +216,7 @@ impl StepError {
     }
 
     /// The host's error, unless the guest answered `Err` itself.
-    pub fn host_error(&self) -> Option<&arcella_host::Error> {
+    pub fn host_error(&self) -> Option<&HostError> {
         match &self.0.cause {
             Cause::Host(error) => Some(error),
             Cause::Guest(_) | Cause::Setup(_) => None,
@@ -153,14 +228,14 @@ impl StepError {
     pub fn guest_message(&self) -> Option<&str> {
         match &self.0.cause {
             Cause::Guest(message) => Some(message),
-            Cause::Host(arcella_host::Error::Guest { message, .. }) => Some(message),
-            Cause::Host(_) | Cause::Setup(_) => None,
+            Cause::Host(error) => error.guest_message.as_deref(),
+            Cause::Setup(_) => None,
         }
     }
 
     /// The guest backtrace, for traps and stack overflows.
     pub fn backtrace(&self) -> Option<&str> {
-        self.host_error().and_then(arcella_host::Error::backtrace)
+        self.host_error().and_then(HostError::backtrace)
     }
 
     /// The step that failed.
@@ -180,14 +255,14 @@ impl StepError {
 
     /// How to raise the limit that was reached, if one was.
     fn limit_help(&self) -> Option<&'static str> {
-        match self.host_error()? {
-            arcella_host::Error::FuelExhausted { .. } => Some(
+        match self.host_error()?.kind() {
+            "fuel-exhausted" => Some(
                 "if the guest needs more, raise it with `.fuel(…)` on the harness or `fuel` under [limits] in arcella.toml",
             ),
-            arcella_host::Error::MemoryLimit { .. } => Some(
+            "memory-limit" => Some(
                 "if the guest needs more, raise it with `.memory(…)` on the harness or `memory` under [limits] in arcella.toml",
             ),
-            arcella_host::Error::Timeout { .. } => Some(
+            "timeout" => Some(
                 "if the guest needs longer, raise it with `.timeout(…)` on the harness or `timeout` under [limits] in arcella.toml",
             ),
             _ => None,
@@ -213,7 +288,7 @@ impl std::fmt::Display for StepError {
                     f,
                     "\n  {:<5} {}",
                     log.level.to_string(),
-                    arcella_host::escape(&log.message)
+                    arcella_types::escape(&log.message)
                 )?;
             }
         }

@@ -1,31 +1,26 @@
-//! The harness: one component in its own host, driven step by step from a
-//! plain `#[test]`, with every step recorded in a [`Trace`].
+//! The harness: one component in a host, driven step by step from a plain
+//! `#[test]`, with every step recorded in a [`Trace`].
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
-use arcella_host::http::HttpService;
-use arcella_host::internal::MAX_WASM_STACK;
-use arcella_host::limits::{format_duration, format_size};
-use arcella_host::{
-    ComponentKind, Host, HostOptions, Isolation, Level, LogRecord, ModuleState, Observers, Stdio,
-    WorkerCommand,
-};
-use http_body_util::BodyExt as _;
+use arcella_types::{ComponentKind, Level, ModuleState};
 
-use crate::builder::{HarnessBuilder, HarnessSettings, Overrides, find_worker};
-use crate::components::base_options;
+use crate::builder::HarnessBuilder;
 use crate::error::{Cause, Error, StepError};
-use crate::mock::MockedNetwork;
-use crate::trace::{Action, Bytes, Failure, Log, Output, Step, StepResult, Trace};
+use crate::protocol::{self, OutboundCall, Overrides, Reply, Request, StepReport, StepValue};
+use crate::session::{Session, unexpected};
+use crate::trace::{Action, Bytes, Failure, Log, Outbound, OutboundAnswer, Output, Step, StepResult, Trace};
 
 /// Largest response body [`Harness::request`] reads.
 pub const MAX_RESPONSE_BODY: usize = 16 << 20;
 
+
 /// One component under test, in a host of its own.
 ///
-/// The API is synchronous: the harness owns a single-threaded tokio runtime
-/// and blocks on each call. Each step ([`start`](Self::start),
+/// The component runs in the Arcella host process this test binary shares
+/// (the installed `cargo-arcella`), or, with the `embedded` feature, in
+/// this process. The API is synchronous: each call blocks until the host
+/// answers. Each step ([`start`](Self::start),
 /// [`send`](Self::send), [`stop`](Self::stop), [`run`](Self::run),
 /// [`update`](Self::update)) is recorded in the [`trace`](Self::trace),
 /// whether it succeeds or fails, and returns an [`Outcome`].
@@ -34,19 +29,16 @@ pub const MAX_RESPONSE_BODY: usize = 16 << 20;
 /// [`real_clocks`](HarnessBuilder::real_clocks) is set, so a trace is the
 /// same on every run.
 pub struct Harness {
-    // The host goes before the runtime: its workers are killed while the runtime still runs.
-    host: Host,
-    runtime: tokio::runtime::Runtime,
+    /// Asked from `&self` too (`state`, `keyvalue`): a harness is used from one thread.
+    session: std::cell::RefCell<Session>,
     name: String,
     kind: ComponentKind,
+    /// `[config]` as written, for the trace of `start`.
+    config: Vec<(String, String)>,
     overrides: Overrides,
-    settings: HarnessSettings,
-    worker_found: bool,
-    logs: Arc<Mutex<Vec<LogRecord>>>,
-    network: Arc<MockedNetwork>,
-    http: Option<Arc<HttpService>>,
+    fuel_in_trace: bool,
     steps: Vec<Step>,
-    redactions: Vec<(String, &'static str)>,
+    redactions: Vec<(String, String)>,
 }
 
 /// An HTTP component's answer to [`Harness::request`].
@@ -73,32 +65,6 @@ impl HttpResponse {
             .find(|(given, _)| given.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
-}
-
-/// The request a test asked for, as the component will see it.
-fn build_request(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<hyper::Request<http_body_util::Full<hyper::body::Bytes>>, String> {
-    let method = hyper::Method::from_bytes(method.as_bytes())
-        .map_err(|_| format!("`{method}` is not an HTTP method"))?;
-    if !path.starts_with('/') {
-        return Err(format!("the path `{path}` must start with `/`"));
-    }
-    let mut request = hyper::Request::builder()
-        .method(method)
-        .uri(format!("http://localhost{path}"))
-        .header(hyper::header::HOST, "localhost");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request
-        .body(http_body_util::Full::new(
-            hyper::body::Bytes::copy_from_slice(body),
-        ))
-        .map_err(|error| format!("the request is not valid: {error}"))
 }
 
 /// The result of one step. Unlike a `Result`, it may be ignored without a
@@ -217,70 +183,16 @@ impl Harness {
     }
 
     pub(crate) fn install(builder: HarnessBuilder) -> Result<Self, Error> {
-        let resolved = builder.resolve(None)?;
-        let worker = find_worker(builder.settings.worker_exe.as_deref());
-        let name = resolved.manifest.module.name.clone();
-        if resolved.manifest.module.isolation == Isolation::Worker && worker.is_none() {
-            return Err(Error::NoWorker { module: name });
-        }
-        let logs: Arc<Mutex<Vec<LogRecord>>> = Arc::default();
-        let sink = logs.clone();
-        let mut redactions = resolved.redactions;
-        if let Some(worker) = &worker {
-            redactions.push((worker.display().to_string(), "[worker]"));
-        }
-        let options = HostOptions {
-            worker: WorkerCommand {
-                // Never started without a worker: installs of worker modules are refused above.
-                program: worker
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("cargo-arcella")),
-            },
-            deterministic: !builder.settings.real_clocks,
-            stdio: Stdio::Capture {
-                limit: builder.settings.capture_limit,
-            },
-            ..base_options()?
-        };
-        // Outbound HTTP is answered by the mocks wherever the module runs, in a worker too.
-        let network = Arc::new(MockedNetwork::new(&builder.settings.mocks));
-        let options = HostOptions {
-            observers: Observers {
-                on_log: Some(Arc::new(move |record: &LogRecord| {
-                    lock(&sink).push(record.clone());
-                })),
-                on_outbound: Some(network.recorder()),
-            },
-            backends: arcella_host::Backends {
-                network: network.network(),
-            },
-            ..options
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| {
-                Error::Host(arcella_host::Error::Host(format!(
-                    "cannot start the harness's runtime: {error}"
-                )))
-            })?;
-        let mut host = Host::new(options);
-        let kind = runtime.block_on(host.install(resolved.manifest, resolved.wasm.to_vec()))?;
-        // Logs from installing (none today) belong to no step.
-        lock(&logs).clear();
+        let (session, installed) = Session::install(&builder)?;
         Ok(Self {
-            host,
-            runtime,
-            name,
-            kind,
+            session: std::cell::RefCell::new(session),
+            name: installed.name,
+            kind: installed.kind,
+            config: installed.config,
             overrides: builder.overrides,
-            settings: builder.settings,
-            worker_found: worker.is_some(),
-            logs,
-            network,
-            http: None,
+            fuel_in_trace: builder.fuel_in_trace,
             steps: Vec::new(),
-            redactions,
+            redactions: installed.redactions,
         })
     }
 
@@ -295,64 +207,79 @@ impl Harness {
     }
 
     /// Where the module is in its lifecycle.
+    ///
+    /// # Panics
+    ///
+    /// When the host process is gone, naming how it ended.
     pub fn state(&self) -> ModuleState {
-        self.host
-            .state(&self.name)
-            .expect("the harness's module stays installed")
+        match self.session.borrow_mut().ask(Request::State) {
+            Ok(Reply::State(state)) => state,
+            Ok(Reply::Failed(error)) | Err(error) => panic!("{error}"),
+            Ok(other) => panic!("{}", unexpected(&other)),
+        }
+    }
+
+    /// Every pair of the key-value bucket `bucket`, in key order, as the
+    /// component left it: snapshot it with `insta::assert_yaml_snapshot!`.
+    ///
+    /// # Panics
+    ///
+    /// When the host process is gone, naming how it ended.
+    pub fn keyvalue(&self, bucket: &str) -> Bucket {
+        let request = Request::ReadBucket {
+            bucket: bucket.to_string(),
+        };
+        match self.session.borrow_mut().ask(request) {
+            Ok(Reply::Bucket(pairs)) => Bucket(
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| (key, Bytes(value)))
+                    .collect(),
+            ),
+            Ok(Reply::Failed(error)) | Err(error) => panic!("{error}"),
+            Ok(other) => panic!("{}", unexpected(&other)),
+        }
+    }
+
+    /// The host process's id, or `None` when the component runs in this process.
+    #[doc(hidden)]
+    pub fn host_pid(&self) -> Option<u32> {
+        self.session.borrow().host_pid()
     }
 
     /// (Re)starts the module: `lifecycle.start` with its `[config]`, on a fresh instance.
     pub fn start(&mut self) -> Outcome<()> {
-        let config = self
-            .host
-            .manifest(&self.name)
-            .map(|manifest| {
-                // As written: an environment reference shows its variable's
-                // name, never its value.
-                manifest
-                    .config
-                    .iter()
-                    .map(|(key, value)| (key.clone(), value.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let result = self.runtime.block_on(self.host.start(&self.name));
-        let action = Action::Start { config };
-        match result {
-            Ok(call) => self.record(action, Some(call.fuel), Ok((StepResult::Done, ()))),
-            Err(error) => self.record(action, None, Err(Cause::Host(error))),
-        }
+        let action = Action::Start {
+            config: self.config.clone(),
+        };
+        self.step(action, Request::Start, |value| match value {
+            StepValue::Done => Some(((), StepResult::Done)),
+            _ => None,
+        })
     }
 
     /// Sends one event to the running module; the reply is its `Ok` payload.
     pub fn send(&mut self, topic: &str, payload: &[u8]) -> Outcome<Vec<u8>> {
-        let result = self
-            .runtime
-            .block_on(self.host.handle(&self.name, topic, payload));
         let action = Action::Send {
             topic: topic.to_string(),
             payload: Bytes::from(payload),
         };
-        match result {
-            Ok(call) => match call.value {
-                Ok(reply) => self.record(
-                    action,
-                    Some(call.fuel),
-                    Ok((StepResult::Reply(Bytes(reply.clone())), reply)),
-                ),
-                Err(message) => self.record(action, Some(call.fuel), Err(Cause::Guest(message))),
-            },
-            Err(error) => self.record(action, None, Err(Cause::Host(error))),
-        }
+        let request = Request::Send {
+            topic: topic.to_string(),
+            payload: payload.to_vec(),
+        };
+        self.step(action, request, |value| match value {
+            StepValue::Reply(reply) => Some((reply.clone(), StepResult::Reply(Bytes(reply)))),
+            _ => None,
+        })
     }
 
     /// Stops the module: `lifecycle.stop`, then the instance is gone.
     pub fn stop(&mut self) -> Outcome<()> {
-        let result = self.runtime.block_on(self.host.stop(&self.name));
-        match result {
-            Ok(call) => self.record(Action::Stop, Some(call.fuel), Ok((StepResult::Done, ()))),
-            Err(error) => self.record(Action::Stop, None, Err(Cause::Host(error))),
-        }
+        self.step(Action::Stop, Request::Stop, |value| match value {
+            StepValue::Done => Some(((), StepResult::Done)),
+            _ => None,
+        })
     }
 
     /// Runs a command with `args` (the program name is added first), on a fresh instance.
@@ -360,31 +287,35 @@ impl Harness {
     /// A nonzero exit code is a successful step: it is in the [`RunOutput`].
     pub fn run(&mut self, args: &[&str]) -> Outcome<RunOutput> {
         let args: Vec<String> = args.iter().map(ToString::to_string).collect();
-        let result = self.runtime.block_on(self.host.run(&self.name, &args));
-        let action = Action::Run { args };
-        match result {
-            Ok(call) => {
-                let output = call.value;
+        let action = Action::Run { args: args.clone() };
+        self.step(action, Request::Run { args }, |value| match value {
+            StepValue::Ran {
+                exit_code,
+                stdout,
+                stdout_dropped,
+                stderr,
+                stderr_dropped,
+            } => {
                 let result = StepResult::Ran {
-                    exit_code: output.exit_code,
+                    exit_code,
                     stdout: Output {
-                        bytes: Bytes(output.stdout.bytes.clone()),
-                        dropped: output.stdout.dropped,
+                        bytes: Bytes(stdout.clone()),
+                        dropped: stdout_dropped,
                     },
                     stderr: Output {
-                        bytes: Bytes(output.stderr.bytes.clone()),
-                        dropped: output.stderr.dropped,
+                        bytes: Bytes(stderr.clone()),
+                        dropped: stderr_dropped,
                     },
                 };
-                let value = RunOutput {
-                    exit_code: output.exit_code,
-                    stdout: output.stdout.bytes,
-                    stderr: output.stderr.bytes,
+                let output = RunOutput {
+                    exit_code,
+                    stdout,
+                    stderr,
                 };
-                self.record(action, Some(call.fuel), Ok((result, value)))
+                Some((output, result))
             }
-            Err(error) => self.record(action, None, Err(Cause::Host(error))),
-        }
+            _ => None,
+        })
     }
 
     /// Replaces the module with `next` (e.g. `Harness::from_wat(V2)`): the host
@@ -397,37 +328,16 @@ impl Harness {
         reason = "taken by value so that a test reads `h.update(Harness::from_wat(V2))`"
     )]
     pub fn update(&mut self, next: HarnessBuilder) -> Outcome<()> {
-        let resolved = match next.resolve(Some(&self.overrides)) {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                let action = Action::Update { version: None };
-                return self.record(action, None, Err(Cause::Setup(Box::new(error))));
-            }
+        let setup = next.setup(Some(&self.overrides));
+        let reply = self.session.borrow_mut().ask(Request::Update(Box::new(setup)));
+        let version = match &reply {
+            Ok(Reply::Step(report)) => report.version.clone(),
+            _ => None,
         };
-        let mut manifest = resolved.manifest;
-        manifest.module.name.clone_from(&self.name);
-        let action = Action::Update {
-            version: Some(manifest.module.version.to_string()),
-        };
-        if manifest.module.isolation == Isolation::Worker && !self.worker_found {
-            let error = Error::NoWorker {
-                module: self.name.clone(),
-            };
-            return self.record(action, None, Err(Cause::Setup(Box::new(error))));
-        }
-        let result = self
-            .runtime
-            .block_on(self.host.update(manifest, resolved.wasm.to_vec()));
-        if let Some(kind) = self.host.kind(&self.name) {
-            self.kind = kind;
-        }
-        match result {
-            Ok(call) => {
-                let fuel = (self.kind == ComponentKind::Module).then_some(call.fuel);
-                self.record(action, fuel, Ok((StepResult::Done, ())))
-            }
-            Err(error) => self.record(action, None, Err(Cause::Host(error))),
-        }
+        self.finish(Action::Update { version }, reply, |value| match value {
+            StepValue::Done => Some(((), StepResult::Done)),
+            _ => None,
+        })
     }
 
     /// Sends an HTTP request to a `wasi:http/proxy` component and reads its
@@ -435,7 +345,7 @@ impl Harness {
     ///
     /// Each request gets a fresh instance, under the module's limits, as
     /// `cargo arcella run` serves it. An HTTP component always runs in the
-    /// test's process, whatever its isolation. A status the guest chose
+    /// host process, whatever its isolation. A status the guest chose
     /// (404, 500…) is a successful step; a trap or a limit is an error.
     pub fn request(
         &mut self,
@@ -444,75 +354,44 @@ impl Harness {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Outcome<HttpResponse> {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+            .collect();
         let action = Action::Request {
             method: method.to_string(),
             path: path.to_string(),
-            headers: headers
-                .iter()
-                .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
-                .collect(),
+            headers: headers.clone(),
             body: Bytes::from(body),
         };
-        let service = match self.http_service() {
-            Ok(service) => service,
-            Err(error) => return self.record(action, None, Err(Cause::Host(error))),
+        let request = Request::Http {
+            method: method.to_string(),
+            path: path.to_string(),
+            headers,
+            body: body.to_vec(),
         };
-        let request = match build_request(method, path, headers, body) {
-            Ok(request) => request,
-            Err(message) => {
-                let error = Error::Request { message };
-                return self.record(action, None, Err(Cause::Setup(Box::new(error))));
-            }
-        };
-        let result = self.runtime.block_on(async {
-            let (response, guest) = service.respond(request).await?;
-            let (parts, body) = response.into_parts();
-            let body = http_body_util::Limited::new(body, MAX_RESPONSE_BODY)
-                .collect()
-                .await
-                .map(|collected| collected.to_bytes().to_vec());
-            let fuel = match guest.await {
-                Ok(result) => result?,
-                Err(join) => {
-                    return Err(arcella_host::Error::Host(format!(
-                        "the request's task failed: {join}"
-                    )));
-                }
-            };
-            let body = body.map_err(|error| {
-                arcella_host::Error::Host(format!("reading the response body: {error}"))
-            })?;
-            Ok((parts, body, fuel))
-        });
-        match result {
-            Ok((parts, body, fuel)) => {
-                let response = HttpResponse {
-                    status: parts.status.as_u16(),
-                    headers: arcella_host::services::outbound_http::header_pairs(&parts.headers),
-                    body,
-                };
+        self.step(action, request, |value| match value {
+            StepValue::Response {
+                status,
+                headers,
+                body,
+            } => {
                 let result = StepResult::Response {
-                    status: response.status,
-                    headers: response.headers.clone(),
-                    body: Bytes(response.body.clone()),
+                    status,
+                    headers: headers.clone(),
+                    body: Bytes(body.clone()),
                 };
-                self.record(action, Some(fuel), Ok((result, response)))
+                Some((
+                    HttpResponse {
+                        status,
+                        headers,
+                        body,
+                    },
+                    result,
+                ))
             }
-            Err(error) => self.record(action, None, Err(Cause::Host(error))),
-        }
-    }
-
-    /// The service HTTP requests go to, made on the first request.
-    fn http_service(&mut self) -> Result<Arc<HttpService>, arcella_host::Error> {
-        if let Some(service) = &self.http {
-            return Ok(service.clone());
-        }
-        let service = Arc::new(
-            self.host
-                .http_service(&self.name, arcella_host::http::ServeOptions::default())?,
-        );
-        self.http = Some(service.clone());
-        Ok(service)
+            _ => None,
+        })
     }
 
     /// Every step so far, for a snapshot: `insta::assert_yaml_snapshot!(h.trace())`.
@@ -534,19 +413,52 @@ impl Harness {
             .collect()
     }
 
-    /// Records a step and turns its result into an [`Outcome`].
-    fn record<T>(
+    /// Asks the host for one step and records it.
+    fn step<T>(
         &mut self,
         action: Action,
-        fuel: Option<u64>,
-        result: Result<(StepResult, T), Cause>,
+        request: Request,
+        value: impl FnOnce(StepValue) -> Option<(T, StepResult)>,
     ) -> Outcome<T> {
-        let logs: Vec<Log> = lock(&self.logs).drain(..).map(|r| Log::from(&r)).collect();
-        let outbound = self.network.take_calls();
-        let fuel = fuel.filter(|_| self.settings.fuel_in_trace);
+        let reply = self.session.borrow_mut().ask(request);
+        self.finish(action, reply, value)
+    }
+
+    /// Records the step `reply` answers, and turns it into an [`Outcome`].
+    fn finish<T>(
+        &mut self,
+        action: Action,
+        reply: Result<Reply, Error>,
+        value: impl FnOnce(StepValue) -> Option<(T, StepResult)>,
+    ) -> Outcome<T> {
+        let report = match reply {
+            Ok(Reply::Step(report)) => *report,
+            Ok(Reply::Failed(error)) | Err(error) => StepReport::failed(Cause::Setup(Box::new(error))),
+            Ok(other) => StepReport::failed(Cause::Setup(Box::new(unexpected(&other)))),
+        };
+        if let Some(kind) = report.kind {
+            self.kind = kind;
+        }
+        if let Some(config) = report.config {
+            self.config = config;
+        }
+        let logs: Vec<Log> = report
+            .logs
+            .into_iter()
+            .map(|(level, message)| Log { level, message })
+            .collect();
+        let outbound: Vec<Outbound> = report.outbound.into_iter().map(Outbound::from).collect();
+        let fuel = report.fuel.filter(|_| self.fuel_in_trace);
         let number = self.steps.len() + 1;
+        let result = report.result.and_then(|reply| {
+            value(reply).ok_or_else(|| {
+                Cause::Setup(Box::new(Error::HostLost {
+                    what: "answered the step with a value of another kind".to_string(),
+                }))
+            })
+        });
         match result {
-            Ok((result, value)) => {
+            Ok((value, result)) => {
                 self.steps.push(Step {
                     action,
                     logs,
@@ -572,23 +484,13 @@ impl Harness {
 
     /// How `cause` appears in the trace.
     fn failure(&self, cause: &Cause) -> Failure {
-        use arcella_host::Error as HostError;
         let (kind, limit, message) = match cause {
-            Cause::Guest(message) => ("guest-error", None, message.clone()),
-            Cause::Setup(error) => ("setup", None, error.to_string()),
-            Cause::Host(error) => {
-                let limit = match error {
-                    HostError::FuelExhausted { limit, .. } => Some(limit.to_string()),
-                    HostError::MemoryLimit { limit, .. } => Some(format_size(*limit)),
-                    HostError::Timeout { after, .. } => Some(format_duration(*after)),
-                    HostError::StackOverflow { .. } => Some(format_size(MAX_WASM_STACK as u64)),
-                    _ => None,
-                };
-                (error.kind(), limit, error.to_string())
-            }
+            Cause::Guest(message) => ("guest-error".to_string(), None, message.clone()),
+            Cause::Setup(error) => (setup_kind(error).to_string(), None, error.to_string()),
+            Cause::Host(error) => (error.kind.clone(), error.limit.clone(), error.message.clone()),
         };
         Failure {
-            kind: kind.to_string(),
+            kind,
             limit,
             message: self.redact(message),
         }
@@ -605,6 +507,79 @@ impl Harness {
     }
 }
 
+/// The kind of a step that failed before the host ran it.
+pub(crate) fn setup_kind(error: &Error) -> &'static str {
+    match error {
+        Error::HostLost { .. } => "host-lost",
+        _ => "setup",
+    }
+}
+
+impl StepReport {
+    /// A step that never reached the host.
+    fn failed(cause: Cause) -> Self {
+        Self {
+            logs: Vec::new(),
+            outbound: Vec::new(),
+            result: Err(cause),
+            fuel: None,
+            kind: None,
+            config: None,
+            version: None,
+        }
+    }
+}
+
+impl From<OutboundCall> for Outbound {
+    fn from(call: OutboundCall) -> Self {
+        Self {
+            method: call.method,
+            url: call.url,
+            answer: match call.answer {
+                protocol::OutboundAnswer::Status(status) => OutboundAnswer::Status(status),
+                protocol::OutboundAnswer::NoMock => OutboundAnswer::NoMock,
+                protocol::OutboundAnswer::Denied => OutboundAnswer::Denied,
+            },
+        }
+    }
+}
+
+/// A key-value bucket's pairs in key order; serialized as a map, values as
+/// text when they are text, else as hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket(pub Vec<(String, Bytes)>);
+
+impl Bucket {
+    /// The value of `key`, if the bucket has it.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.0.as_slice())
+    }
+
+    /// How many pairs it has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl serde::Serialize for Bucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Harness")
@@ -613,10 +588,4 @@ impl std::fmt::Debug for Harness {
             .field("steps", &self.steps.len())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

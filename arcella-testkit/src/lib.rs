@@ -1,8 +1,12 @@
 //! Snapshot-test WebAssembly components inside the Arcella host.
 //!
-//! A [`Harness`] runs one component in an embedded host, under its
+//! A [`Harness`] runs one component in the Arcella host, under its
 //! `arcella.toml` and the settings a test puts over it, with deterministic
-//! clocks and random numbers. Each step is recorded in a [`Trace`] (calls,
+//! clocks and random numbers. The host is the installed `cargo-arcella`,
+//! started once per test binary (`cargo arcella test` points the testkit at
+//! itself; else `ARCELLA_HOST` or `cargo-arcella` on `PATH`), so a
+//! component crate's tests compile no wasmtime of their own; with the
+//! `embedded` feature the host runs in the test process instead. Each step is recorded in a [`Trace`] (calls,
 //! replies, errors, guest logs, fuel) made to be snapshotted with `insta`:
 //!
 //! ```no_run
@@ -16,22 +20,29 @@
 //!
 //! Commands are run with [`Harness::run`], HTTP components answer
 //! [`Harness::request`], and their outbound requests are answered by
-//! [`HttpMock`]s, never by the network. Modules with `isolation = "worker"`
-//! need a worker executable: `cargo arcella test` provides one, else
-//! `cargo-arcella` on `PATH` or `ARCELLA_WORKER_EXE`.
+//! [`HttpMock`]s, never by the network. Key-value buckets are seeded with
+//! [`HarnessBuilder::keyvalue`] and read back with [`Harness::keyvalue`].
 
 mod builder;
-mod components;
+mod client;
+#[cfg(feature = "embedded")]
+mod engine;
 mod error;
 mod harness;
 mod mock;
+mod protocol;
+mod session;
 pub mod trace;
 
-pub use arcella_host::services::logging::Level;
-pub use arcella_host::{ComponentKind, Isolation, ModuleState};
-pub use builder::{COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HarnessBuilder, WORKER_EXE_ENV};
-pub use error::{Error, StepError};
-pub use harness::{Harness, HttpResponse, MAX_RESPONSE_BODY, Outcome, RunOutput};
+pub use arcella_types::{ComponentKind, Isolation, Level, ModuleState};
+pub use builder::{
+    COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HOST_ENV, HarnessBuilder, WORKER_EXE_ENV,
+};
+#[cfg(feature = "embedded")]
+pub use engine::server::run_if_host;
+pub use error::{Error, HostError, StepError};
+pub use harness::{Bucket, Harness, HttpResponse, MAX_RESPONSE_BODY, Outcome, RunOutput};
+pub use protocol::{HOST_MODE_ENV, PROTOCOL};
 pub use mock::HttpMock;
 pub use trace::Trace;
 

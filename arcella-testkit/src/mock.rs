@@ -2,14 +2,7 @@
 //! that `[capabilities] http` allows are answered by the first matching
 //! [`HttpMock`], or refused when none matches; every one is recorded.
 
-use std::sync::{Arc, Mutex};
-
-use arcella_host::Network;
-use arcella_host::services::outbound_http::{
-    MockRoute, OutboundAnswer as HostAnswer, OutboundCallback, OutboundRecord, OutboundResponse,
-};
-
-use crate::trace::{Outbound, OutboundAnswer};
+use crate::protocol::Mock;
 
 /// A canned answer to outbound requests that match a method, a URL and
 /// (optionally) headers:
@@ -83,132 +76,15 @@ impl HttpMock {
         self
     }
 
-    /// The route the host answers with.
-    fn route(&self) -> MockRoute {
-        MockRoute {
+    /// The mock as the host receives it.
+    pub(crate) fn to_wire(&self) -> Mock {
+        Mock {
             method: self.method.clone(),
             url: self.url.clone(),
             headers: self.headers.clone(),
-            response: OutboundResponse {
-                status: self.status,
-                headers: self.response_headers.clone(),
-                body: self.body.clone(),
-            },
+            status: self.status,
+            response_headers: self.response_headers.clone(),
+            body: self.body.clone(),
         }
-    }
-}
-
-/// The network a harness's guest sees: its mocks, answered by the host
-/// wherever the guest runs (in a worker too), and a record of every request.
-pub(crate) struct MockedNetwork {
-    network: Network,
-    calls: Arc<Mutex<Vec<Outbound>>>,
-}
-
-impl MockedNetwork {
-    pub(crate) fn new(mocks: &[HttpMock]) -> Self {
-        Self {
-            network: Network::Mocked(mocks.iter().map(HttpMock::route).collect()),
-            calls: Arc::default(),
-        }
-    }
-
-    /// The backend the host builds from the mocks.
-    pub(crate) fn network(&self) -> Network {
-        self.network.clone()
-    }
-
-    /// Records each request the host reports.
-    pub(crate) fn recorder(&self) -> OutboundCallback {
-        let calls = self.calls.clone();
-        Arc::new(move |record: &OutboundRecord| {
-            lock(&calls).push(Outbound {
-                method: record.method.clone(),
-                url: record.url.clone(),
-                answer: match record.answer {
-                    HostAnswer::Mocked(status) => OutboundAnswer::Status(status),
-                    HostAnswer::NoRoute => OutboundAnswer::NoMock,
-                    HostAnswer::Denied => OutboundAnswer::Denied,
-                },
-            });
-        })
-    }
-
-    /// The requests made since the last call, in order.
-    pub(crate) fn take_calls(&self) -> Vec<Outbound> {
-        std::mem::take(&mut *lock(&self.calls))
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use arcella_host::services::outbound_http::OutboundRequest;
-
-    fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> OutboundRequest {
-        OutboundRequest {
-            method: method.into(),
-            url: url.into(),
-            headers: headers
-                .iter()
-                .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
-                .collect(),
-            body: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn mocks_match_on_method_url_and_headers() {
-        let mock = HttpMock::get("https://api.example.com/a")
-            .header("Accept", "text/plain")
-            .route();
-        assert!(mock.matches(&request(
-            "GET",
-            "https://api.example.com/a",
-            &[("accept", "text/plain")]
-        )));
-        assert!(!mock.matches(&request("GET", "https://api.example.com/a", &[])));
-        assert!(!mock.matches(&request(
-            "POST",
-            "https://api.example.com/a",
-            &[("accept", "text/plain")]
-        )));
-        assert!(!mock.matches(&request(
-            "GET",
-            "https://api.example.com/b",
-            &[("accept", "text/plain")]
-        )));
-        let prefix = HttpMock::get("https://api.example.com/users/*").route();
-        assert!(prefix.matches(&request("GET", "https://api.example.com/users/7", &[])));
-        assert!(!prefix.matches(&request("GET", "https://api.example.com/teams/7", &[])));
-    }
-
-    #[test]
-    fn every_reported_request_is_recorded_with_what_it_got() {
-        let network = MockedNetwork::new(&[HttpMock::get("http://a.test/").respond(204, "")]);
-        let record = network.recorder();
-        for answer in [
-            HostAnswer::Mocked(204),
-            HostAnswer::NoRoute,
-            HostAnswer::Denied,
-        ] {
-            record(&OutboundRecord {
-                method: "GET".into(),
-                url: "http://a.test/".into(),
-                answer,
-            });
-        }
-        let calls = network.take_calls();
-        assert_eq!(calls.len(), 3);
-        assert_eq!(calls[0].answer, OutboundAnswer::Status(204));
-        assert_eq!(calls[1].answer, OutboundAnswer::NoMock);
-        assert_eq!(calls[2].answer, OutboundAnswer::Denied);
-        assert!(network.take_calls().is_empty());
     }
 }

@@ -8,7 +8,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use arcella_host::services::logging::{Level, LogRecord};
+use arcella_types::Level;
 
 /// Everything a [`Harness`](crate::Harness) did to its component, in order.
 ///
@@ -191,7 +191,7 @@ impl Serialize for Outbound {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Failure {
     /// The stable kind: `guest-error` for the guest's own `Err`, else the
-    /// host error's [`kind`](arcella_host::Error::kind) (`fuel-exhausted`, `trap`…).
+    /// host error's [`kind`](crate::HostError::kind) (`fuel-exhausted`, `trap`…).
     pub kind: String,
     /// The limit that was reached (`2000000`, `8MiB`, `200ms`), for limit errors.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,15 +207,6 @@ pub struct Log {
     pub level: Level,
     /// Its message.
     pub message: String,
-}
-
-impl From<&LogRecord> for Log {
-    fn from(record: &LogRecord) -> Self {
-        Self {
-            level: record.level,
-            message: record.message.clone(),
-        }
-    }
 }
 
 impl Serialize for Log {

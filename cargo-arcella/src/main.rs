@@ -15,10 +15,18 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     // Before the worker check: a worker serving HTTP writes its access log
-    // to the stderr it shares with this process.
-    init_logging();
+    // to the stderr it shares with this process. The testkit's host (and
+    // its workers) log only when asked: their stderr is the test's.
+    if std::env::var_os(arcella_testkit::HOST_MODE_ENV).is_none()
+        || std::env::var_os("ARCELLA_LOG").is_some()
+    {
+        init_logging();
+    }
     // Worker isolation re-runs this executable as a worker; that run ends here.
     arcella_host::worker::run_if_worker();
+    // `cargo arcella test` runs the tests' components in this executable, as
+    // the testkit's host; that run ends here too.
+    arcella_testkit::run_if_host();
 
     let cli = cli::Cli::parse_from(cli::arguments());
     let verbose = cli.verbose();

@@ -25,12 +25,35 @@ fn step(root: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// `cargo arcella test` in `root` passes: the template's own tests and snapshots hold.
+/// `cargo arcella test` in `root` passes: the template's own tests and
+/// snapshots hold, run in the host process of this `cargo-arcella`; the
+/// crate's tests compile no wasmtime of their own.
 fn assert_tests_pass(root: &Path) {
     let test = step(root, &["test"]);
     assert!(test.status.success(), "{}", outcome(&test));
     let stdout = String::from_utf8_lossy(&test.stdout);
     assert!(stdout.contains("test result: ok."), "{stdout}");
+    assert_no_wasmtime(root);
+}
+
+/// The crate's dependency tree, tests included, has no wasmtime, cranelift
+/// or wasmtime-wasi: the testkit runs components in the installed host.
+fn assert_no_wasmtime(root: &Path) {
+    let tree = std::process::Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(["tree", "--offline", "-e", "normal,dev", "--prefix", "none"])
+        .env("CARGO_TARGET_DIR", target_dir().join("e2e"))
+        .output()
+        .unwrap();
+    assert!(tree.status.success(), "{}", outcome(&tree));
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    assert!(tree.contains("arcella-testkit"), "{tree}");
+    for heavy in ["wasmtime", "cranelift", "arcella-host"] {
+        assert!(
+            !tree.lines().any(|line| line.starts_with(heavy)),
+            "`{heavy}` is in the tests' dependency tree:\n{tree}"
+        );
+    }
 }
 
 /// Creates, checks and builds `template`; returns its temp folder and root.

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 /// The worker executable built with the testkit, for `isolation = "worker"`.
-pub const WORKER: &str = env!("CARGO_BIN_EXE_arcella-testkit-worker");
+pub const WORKER: &str = env!("CARGO_BIN_EXE_arcella-testkit-host");
 
 /// A module written as component text: `start` and `stop` succeed, `handle` echoes.
 pub const ECHO_WAT: &str = r#"(component

@@ -9,8 +9,9 @@ use crate::commands::build::{BuildArgs, cargo};
 use crate::outcome::Outcome;
 
 /// Build the component like `build`, then run `cargo test` for the host with
-/// `ARCELLA_COMPONENT` set to the fresh component and `ARCELLA_WORKER_EXE`
-/// to this executable. Exits with cargo's exit code.
+/// `ARCELLA_COMPONENT` set to the fresh component, and `ARCELLA_HOST` and
+/// `ARCELLA_WORKER_EXE` to this executable: the testkit runs the tests'
+/// components in it. Exits with cargo's exit code.
 #[derive(Debug, Args)]
 pub struct TestCommand {
     /// Which crate, and how to build it (`--release` applies to the tests too).
@@ -41,8 +42,9 @@ impl TestCommand {
             .arg("test")
             .arg("--manifest-path")
             .arg(built.root.join("Cargo.toml"))
-            .env("ARCELLA_COMPONENT", component)
-            .env("ARCELLA_WORKER_EXE", this);
+            .env(arcella_testkit::COMPONENT_ENV, component)
+            .env(arcella_testkit::HOST_ENV, &this)
+            .env(arcella_testkit::WORKER_EXE_ENV, &this);
         if self.build.release {
             command.arg("--release");
         }

@@ -84,9 +84,9 @@ pub(crate) fn from_wat(text: &str) -> Result<Arc<Prepared>, Error> {
 
 /// The component in the file at `path`.
 pub(crate) fn from_file(path: &Path) -> Result<Arc<Prepared>, Error> {
-    let read_error = |source| Error::Read {
+    let read_error = |source: std::io::Error| Error::Read {
         path: path.to_path_buf(),
-        source,
+        message: source.to_string(),
     };
     let metadata = std::fs::metadata(path).map_err(read_error)?;
     let key = Key::File(path.to_path_buf(), metadata.modified().ok(), metadata.len());
@@ -99,5 +99,5 @@ pub(crate) fn base_options() -> Result<HostOptions, Error> {
     OPTIONS
         .get_or_init(|| HostOptions::new().map_err(|error| error.to_string()))
         .clone()
-        .map_err(|message| Error::Host(arcella_host::Error::Host(message)))
+        .map_err(|message| Error::Host(super::host_error(&arcella_host::Error::Host(message))))
 }
