@@ -176,6 +176,15 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A key-value backend that cannot be used as given (a Redis URL that
+    /// is not one).
+    #[error("the key-value backend `{backend}` cannot be used: {message}")]
+    KeyValueBackend {
+        /// The backend as given.
+        backend: String,
+        /// Why.
+        message: String,
+    },
     /// The operation does not apply to this kind of component.
     #[error(
         "component '{}' is a {} component and cannot {}",
@@ -328,6 +337,7 @@ impl Error {
             Self::Load { .. } => "load",
             Self::ConfigEnvMissing { .. } => "config-env-missing",
             Self::KeyValueOpen { .. } => "keyvalue-open",
+            Self::KeyValueBackend { .. } => "keyvalue-backend",
             Self::WrongKind { .. } => "wrong-kind",
             Self::UpdateFailed { .. } => "update-failed",
             Self::Invoke { .. } => "invoke",

@@ -1,7 +1,8 @@
 //! The `wasi:keyvalue` host service, with a WAT guest that imports its
-//! three interfaces: each operation against each backend, the per-bucket
-//! grant, the limits, one store shared by two modules, and a redb file
-//! that outlives its host.
+//! three interfaces: each operation against each backend (memory, redb, and
+//! a real `redis-server` each test starts), the per-bucket grant, the
+//! limits, one store shared by two modules, two hosts sharing one Redis, a
+//! redb file that outlives its host, and Redis going away mid-run.
 
 // `serial()`'s guard spans each whole test on purpose; every test has a
 // runtime and a thread of its own, so awaiting while holding it blocks no
@@ -15,6 +16,7 @@ use std::sync::OnceLock;
 
 use arcella_fixtures::{REALLOC, componentize_with_wit};
 use arcella_host::{Host, Isolation, KeyValue, KeyValueBackend, Manifest};
+use support::redis::RedisServer;
 
 const IMPORTS: [&str; 3] = [
     "wasi:keyvalue/store@0.2.0-draft",
@@ -240,6 +242,10 @@ fn redb(dir: &Path) -> KeyValue {
     .unwrap()
 }
 
+fn redis(server: &RedisServer) -> KeyValue {
+    KeyValue::open(&KeyValueBackend::Redis { url: server.url() }).unwrap()
+}
+
 /// `handle`'s reply, or its error as text.
 async fn call(
     host: &mut Host,
@@ -346,9 +352,33 @@ async fn every_operation_works_on_redb() {
 }
 
 #[tokio::test]
-async fn list_keys_pages_with_a_cursor() {
+async fn every_operation_works_on_redis() {
     let _serial = serial();
-    let keyvalue = KeyValue::default();
+    let server = RedisServer::start();
+    every_operation_works(redis(&server)).await;
+}
+
+#[tokio::test]
+async fn list_keys_pages_with_a_cursor_in_memory() {
+    let _serial = serial();
+    list_keys_pages_with_a_cursor(KeyValue::default()).await;
+}
+
+#[tokio::test]
+async fn list_keys_pages_with_a_cursor_on_redb() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    list_keys_pages_with_a_cursor(redb(dir.path())).await;
+}
+
+#[tokio::test]
+async fn list_keys_pages_with_a_cursor_on_redis() {
+    let _serial = serial();
+    let server = RedisServer::start();
+    list_keys_pages_with_a_cursor(redis(&server)).await;
+}
+
+async fn list_keys_pages_with_a_cursor(keyvalue: KeyValue) {
     let limit = arcella_host::services::keyvalue::KeyValueLimits::default().page;
     for i in 0..limit + 3 {
         keyvalue.set("default", &format!("k{i:05}"), b"v").unwrap();
@@ -554,6 +584,70 @@ async fn every_isolation_shares_one_store_on_redb() {
 }
 
 #[tokio::test]
+async fn every_isolation_shares_one_store_on_redis() {
+    let _serial = serial();
+    let server = RedisServer::start();
+    every_isolation_shares_one_store(redis(&server)).await;
+}
+
+/// Two hosts, each with its own connections to one Redis, one running the
+/// module in its process and the other in a worker: each sees the other's
+/// writes, and their increments add up.
+#[tokio::test]
+async fn two_hosts_share_one_bucket_through_redis() {
+    let _serial = serial();
+    let server = RedisServer::start();
+    let mut first = installed(redis(&server), &["shared"]).await;
+    let mut second = host(redis(&server));
+    second
+        .install(manifest("kv", Isolation::Worker, &["shared"]), guest())
+        .await
+        .unwrap();
+    second.start("kv").await.unwrap();
+
+    call(
+        &mut first,
+        "kv",
+        "sshared",
+        &set_payload("k", b"from the first"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        call(&mut second, "kv", "gshared", b"k").await.unwrap(),
+        b"from the first"
+    );
+    for turn in 1..=4u64 {
+        let host = if turn % 2 == 1 {
+            &mut first
+        } else {
+            &mut second
+        };
+        assert_eq!(
+            call(host, "kv", "ishared", b"n").await.unwrap(),
+            turn.to_le_bytes()
+        );
+    }
+    call(&mut second, "kv", "Sshared", b"").await.unwrap();
+    assert_eq!(
+        call(&mut first, "kv", "Mshared", b"").await.unwrap(),
+        b"1,2,,"
+    );
+    call(&mut first, "kv", "Dshared", b"").await.unwrap();
+    assert_eq!(
+        call(&mut second, "kv", "Mshared", b"").await.unwrap(),
+        b",,,"
+    );
+    let mut listed = vec![0];
+    listed.extend_from_slice(&[0; 8]);
+    listed.extend_from_slice(b"k\nn\n");
+    assert_eq!(
+        call(&mut second, "kv", "lshared", b"").await.unwrap(),
+        listed
+    );
+}
+
+#[tokio::test]
 async fn redb_data_outlives_the_host() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -576,6 +670,28 @@ async fn redb_data_outlives_the_host() {
 #[derive(Clone, Default)]
 struct Written(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+impl Written {
+    /// Collects what this thread logs until the guard is dropped (a
+    /// `current_thread` runtime runs in-process guests on this thread).
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let written = Self::default();
+        let writer = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (written, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn lines(&self, level: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|line| line.contains(level))
+            .map(ToString::to_string)
+            .collect()
+    }
+}
+
 impl std::io::Write for Written {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
@@ -590,23 +706,16 @@ impl std::io::Write for Written {
 #[tokio::test(flavor = "current_thread")]
 async fn a_denial_logs_one_warning_with_the_line_that_would_grant_it() {
     let _serial = serial();
-    let written = Written::default();
-    let writer = written.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (written, _logs) = Written::capture();
 
     let mut host = installed(KeyValue::default(), &["default", "sessions"]).await;
     call(&mut host, "kv", "gsecrets", b"k").await.unwrap_err();
-    let log = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
-    let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
-    assert_eq!(warnings.len(), 1, "{log}");
+    let warnings = written.lines("WARN");
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(
         warnings[0].contains(r#"keyvalue = ["default", "sessions", "secrets"]"#)
             && warnings[0].contains("`kv`"),
-        "{log}"
+        "{warnings:#?}"
     );
 }
 
@@ -690,4 +799,127 @@ async fn manifest_limits_bound_keyvalue_calls_in_either_isolation() {
         assert_eq!(&page[9..], b"a\nb\n", "{name}");
         host.remove(name).await.unwrap();
     }
+}
+
+// ---- Redis going away ----
+
+/// Redis killed mid-run (no shutdown of its own) and started again on the
+/// same port: while it is down every call fails naming it, the operator
+/// gets one warning, and once it is back calls succeed and every write it
+/// had acknowledged is there (it syncs its append-only file before it
+/// answers; a call that failed while it was down wrote nothing).
+#[tokio::test(flavor = "current_thread")]
+async fn redis_going_away_mid_run_fails_calls_warns_once_and_loses_nothing_acknowledged() {
+    let _serial = serial();
+    let (written, _logs) = Written::capture();
+    let mut server = RedisServer::start_durable();
+    let mut host = installed(redis(&server), &["default"]).await;
+    call(&mut host, "kv", "s", &set_payload("kept", b"yes"))
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&mut host, "kv", "i", b"n").await.unwrap(),
+        1u64.to_le_bytes()
+    );
+
+    server.kill();
+    let down = format!("guest error: redis at {}: ", server.address());
+    let set = set_payload("while-down", b"x");
+    for (topic, payload) in [
+        ("g", &b"kept"[..]),
+        ("s", &set),
+        ("i", b"n"),
+        ("d", b"kept"),
+        ("e", b"kept"),
+        ("l", b""),
+        ("S", b""),
+        ("M", b""),
+        ("D", b""),
+    ] {
+        let error = call(&mut host, "kv", topic, payload).await.unwrap_err();
+        assert!(error.starts_with(&down), "{topic}: {error}");
+    }
+
+    server.restart();
+    assert_eq!(call(&mut host, "kv", "g", b"kept").await.unwrap(), b"yes");
+    assert_eq!(
+        call(&mut host, "kv", "i", b"n").await.unwrap(),
+        2u64.to_le_bytes(),
+        "the acknowledged increment was kept, the failed one never applied"
+    );
+    assert_eq!(
+        call(&mut host, "kv", "g", b"while-down").await.unwrap(),
+        b"<none>"
+    );
+
+    let warnings = written.lines("WARN");
+    assert_eq!(warnings.len(), 1, "one warning per outage: {warnings:#?}");
+    assert!(
+        warnings[0].contains(&format!("redis at {}", server.address())),
+        "{warnings:#?}"
+    );
+    let back = written.lines("INFO");
+    assert_eq!(back.len(), 1, "{back:#?}");
+    assert!(back[0].contains("is back"), "{back:#?}");
+}
+
+/// A Redis that is not up when the host starts does not stop it: the
+/// operator is warned once, calls fail naming it, and succeed once it is up.
+#[tokio::test(flavor = "current_thread")]
+async fn a_host_starts_while_redis_is_down_and_serves_once_it_is_up() {
+    let _serial = serial();
+    let (written, _logs) = Written::capture();
+    let mut server = RedisServer::start();
+    server.kill();
+
+    let mut host = installed(redis(&server), &["default"]).await;
+    let warnings = written.lines("WARN");
+    assert_eq!(warnings.len(), 1, "warned at start: {warnings:#?}");
+    assert!(
+        warnings[0].contains(&format!("redis at {}", server.address())),
+        "{warnings:#?}"
+    );
+    let error = call(&mut host, "kv", "g", b"k").await.unwrap_err();
+    assert!(
+        error.starts_with(&format!("guest error: redis at {}: ", server.address())),
+        "{error}"
+    );
+
+    server.restart();
+    call(&mut host, "kv", "s", &set_payload("k", b"v"))
+        .await
+        .unwrap();
+    assert_eq!(call(&mut host, "kv", "g", b"k").await.unwrap(), b"v");
+    assert_eq!(written.lines("WARN").len(), 1, "the same outage");
+    let back = written.lines("INFO");
+    assert_eq!(back.len(), 1, "{back:#?}");
+    assert!(back[0].contains("is back"), "{back:#?}");
+}
+
+/// A Redis that hangs (stopped, its connections open) holds a call only
+/// until the backend's read timeout: the call fails naming it, and calls
+/// succeed again once it runs.
+#[tokio::test(flavor = "current_thread")]
+async fn a_hung_redis_fails_calls_instead_of_holding_them() {
+    let _serial = serial();
+    let (written, _logs) = Written::capture();
+    let server = RedisServer::start();
+    let mut host = installed(redis(&server), &["default"]).await;
+    call(&mut host, "kv", "s", &set_payload("k", b"v"))
+        .await
+        .unwrap();
+
+    server.pause();
+    let down = format!("guest error: redis at {}: ", server.address());
+    for topic in ["g", "i"] {
+        let error = call(&mut host, "kv", topic, b"k").await.unwrap_err();
+        assert!(
+            error.starts_with(&down) && error.contains("no answer within"),
+            "{topic}: {error}"
+        );
+    }
+    server.resume();
+    assert_eq!(call(&mut host, "kv", "g", b"k").await.unwrap(), b"v");
+    assert_eq!(written.lines("WARN").len(), 1, "one warning per outage");
+    assert_eq!(written.lines("INFO").len(), 1);
 }

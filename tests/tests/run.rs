@@ -157,9 +157,37 @@ fn invoke_of_an_unknown_function_fails() {
 #[test]
 fn a_keyvalue_backend_that_is_not_one_is_a_usage_error() {
     let dir = component(&command_guest("hi\n", 1, true, false), None);
-    let text = run(dir.path(), &["--keyvalue", "redis://localhost:6379"]);
+    let text = run(dir.path(), &["--keyvalue", "mysql://localhost:3306"]);
     assert!(text.starts_with("exit code: 2"), "{text}");
-    assert!(text.contains("write `memory` or `redb:PATH`"), "{text}");
+    assert!(
+        text.contains("write `memory`, `redb:PATH` or `redis://HOST:PORT/DB`"),
+        "{text}"
+    );
+    let text = run(dir.path(), &["--keyvalue", "redis://localhost"]);
+    assert!(text.starts_with("exit code: 2"), "{text}");
+    assert!(text.contains("the host and port are missing"), "{text}");
+}
+
+#[test]
+fn a_redis_that_is_down_does_not_stop_the_run_and_is_named_once() {
+    let dir = component(&command_guest("hi\n", 1, true, false), None);
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = run(
+        dir.path(),
+        &["--keyvalue", &format!("redis://127.0.0.1:{port}/0")],
+    );
+    assert!(text.starts_with("exit code: 0"), "{text}");
+    assert!(text.contains("hi\n"), "the component ran: {text}");
+    assert_eq!(
+        text.matches(&format!("redis at 127.0.0.1:{port}")).count(),
+        1,
+        "{text}"
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use arcella_host::Manifest;
 
+pub mod redis;
+
 /// A host for tests: no compile cache, output discarded, workers started
 /// from this package's `arcella-worker`.
 pub fn test_host_options() -> arcella_host::HostOptions {

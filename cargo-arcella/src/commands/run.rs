@@ -94,9 +94,11 @@ pub struct RunOptions {
     /// and longest event line a module is read from stdin (longer ones are skipped).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2MiB")]
     pub max_body: u64,
-    /// Where `wasi:keyvalue` data lives: `memory` (gone when the run ends)
-    /// or `redb:PATH` (a file, kept across runs).
-    #[arg(long, value_name = "memory|redb:PATH", value_parser = KeyValueBackend::parse, default_value = "memory")]
+    /// Where `wasi:keyvalue` data lives: `memory` (gone when the run ends),
+    /// `redb:PATH` (a file, kept across runs) or `redis://HOST:PORT/DB` (a
+    /// Redis server that several hosts share; the run starts even if it is
+    /// down, and calls fail until it answers).
+    #[arg(long, value_name = "memory|redb:PATH|redis://HOST:PORT/DB", value_parser = KeyValueBackend::parse, default_value = "memory")]
     pub keyvalue: KeyValueBackend,
     /// Show guest backtraces of traps.
     #[arg(long, short)]

@@ -8,7 +8,8 @@
 //! line that would grant it.
 //!
 //! The data lives in one [`KeyValue`] store per host, opened once from a
-//! [`KeyValueBackend`] the operator picks (memory, or a redb file), and
+//! [`KeyValueBackend`] the operator picks (memory, a redb file, or a Redis
+//! server that several hosts share), and
 //! shared by every guest the host runs, whatever its isolation: a guest in
 //! a worker process reaches the host's store over a connection of its own
 //! ([`remote`]); no worker ever opens a store.
@@ -16,10 +17,14 @@
 //! `increment` keeps a counter as its decimal text (`"42"`), as wasmtime's
 //! implementation does, so a component reads the same bytes on both.
 //! Every call is bounded by [`KeyValueLimits`]; over a limit the guest gets
-//! `error::other` naming the limit.
+//! `error::other` naming the limit. When the store itself fails (Redis
+//! unreachable, a disk error), the guest gets `error::other("redis at
+//! HOST:PORT: …")` and the operator one warning per outage, then one line
+//! when the store answers again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasSelf, Linker, Resource};
@@ -28,7 +33,10 @@ use super::{CapabilityNeed, Provided, Service};
 use crate::error::{Error as HostError, Result as HostResult};
 use crate::store::GuestState;
 
+mod redis;
 pub(crate) mod remote;
+
+use redis::{Redis, RedisAddress};
 
 mod bindings {
     #![allow(missing_docs)]
@@ -158,35 +166,80 @@ pub enum KeyValueBackend {
         /// The database file, created if missing.
         path: PathBuf,
     },
+    /// A Redis server, shared by every host that names it: a write
+    /// acknowledged to the guest was acknowledged by Redis.
+    Redis {
+        /// `redis://HOST:PORT/DB`, or `redis://HOST:PORT` for database 0.
+        url: String,
+    },
 }
 
 impl KeyValueBackend {
-    /// Reads the backend as an operator writes it: `memory` or `redb:PATH`.
+    /// Reads the backend as an operator writes it: `memory`, `redb:PATH` or
+    /// `redis://HOST:PORT/DB`.
     ///
     /// # Errors
     ///
-    /// What was expected, when it is neither.
+    /// What was expected, when it is none of them.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text.starts_with("redis://") {
+            return RedisAddress::parse(text).map(|_| Self::Redis { url: text.into() });
+        }
         match text.split_once(':') {
             None if text == "memory" => Ok(Self::Memory),
             Some(("redb", path)) if !path.is_empty() => Ok(Self::Redb { path: path.into() }),
             _ => Err(format!(
-                "`{text}` is not a keyvalue backend; write `memory` or `redb:PATH`"
+                "`{text}` is not a keyvalue backend; write `memory`, `redb:PATH` or `redis://HOST:PORT/DB`"
             )),
         }
     }
 }
 
-/// The operations a backend serves, per bucket. A further backend (Redis)
-/// is one more implementation.
+/// What `increment` answers for a value that is not a counter, on every backend.
+const NOT_A_COUNTER: &str = "the value is not a counter (decimal text of a u64)";
+/// What `increment` answers rather than wrap around.
+const OVERFLOW: &str = "the counter would overflow a u64";
+
+/// Why a backend did not do what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Failure {
+    /// The request cannot be done on this data (a value that is not a
+    /// counter, a counter that would overflow, a bucket a worker was not
+    /// granted): the guest's error; the store is fine.
+    Refused(String),
+    /// The store failed or did not answer (Redis unreachable, a disk
+    /// error): the operator's problem.
+    Store(String),
+}
+
+impl Failure {
+    fn into_message(self) -> String {
+        match self {
+            Self::Refused(message) | Self::Store(message) => message,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        Error::Other(failure.into_message())
+    }
+}
+
+/// The operations a backend serves, per bucket.
 trait Backend: Send + Sync {
-    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
-    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), String>;
-    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), String>;
+    /// Whether the store answers: asked once when it is opened, so that the
+    /// operator hears at start-up of a store that is not there.
+    fn reach(&self) -> Result<(), Failure> {
+        Ok(())
+    }
+    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Failure>;
+    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), Failure>;
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), Failure>;
     /// Keys in order, skipping `skip`, at most `take`; and whether more follow.
-    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), String>;
+    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), Failure>;
     /// Reads, adds and writes back in one step no other writer interleaves with.
-    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, String>;
+    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, Failure>;
 }
 
 /// One host's key-value store, opened once and shared by its guests.
@@ -194,16 +247,24 @@ trait Backend: Send + Sync {
 #[derive(Clone)]
 pub struct KeyValue {
     backend: Arc<dyn Backend>,
+    /// The store as a failure names it: `redb at PATH`, `redis at HOST:PORT`.
     name: Arc<str>,
+    /// Whether the store is failing, in the process that owns it; `None` in
+    /// a worker, whose store is the host's, which reports its failures.
+    health: Option<Arc<Health>>,
+}
+
+/// Whether the last call to a store failed: so that the operator hears of
+/// an outage once when it starts and once when it ends, not at every call.
+#[derive(Default)]
+struct Health {
+    failing: AtomicBool,
 }
 
 impl Default for KeyValue {
     /// An empty store in memory.
     fn default() -> Self {
-        Self {
-            backend: Arc::new(Memory::default()),
-            name: "memory".into(),
-        }
+        Self::owned(Arc::new(Memory::default()), "memory".into())
     }
 }
 
@@ -216,20 +277,46 @@ impl std::fmt::Debug for KeyValue {
 impl KeyValue {
     /// Opens the store `backend` describes.
     ///
+    /// A Redis server that does not answer yet is no error: the host
+    /// starts, the operator gets one warning naming its address, and calls
+    /// fail until it answers (a service should not need Redis to boot first).
+    ///
     /// # Errors
     ///
     /// [`HostError::KeyValueOpen`] when the redb file cannot be opened
-    /// (locked by another process, corrupt, unreadable), naming it.
+    /// (locked by another process, corrupt, unreadable), naming it;
+    /// [`HostError::KeyValueBackend`] when a Redis URL is not one.
     pub fn open(backend: &KeyValueBackend) -> HostResult<Self> {
-        match backend {
-            KeyValueBackend::Memory => Ok(Self::default()),
-            KeyValueBackend::Redb { path } => Ok(Self {
-                backend: Arc::new(Redb::open(path).map_err(|message| HostError::KeyValueOpen {
+        let store = match backend {
+            KeyValueBackend::Memory => return Ok(Self::default()),
+            KeyValueBackend::Redb { path } => Self::owned(
+                Arc::new(Redb::open(path).map_err(|message| HostError::KeyValueOpen {
                     path: path.clone(),
                     message,
                 })?),
-                name: format!("redb at {}", path.display()).into(),
-            }),
+                format!("redb at {}", path.display()),
+            ),
+            KeyValueBackend::Redis { url } => {
+                let unusable = |message| HostError::KeyValueBackend {
+                    backend: url.clone(),
+                    message,
+                };
+                let address = RedisAddress::parse(url).map_err(unusable)?;
+                let redis = Redis::new(&address).map_err(unusable)?;
+                Self::owned(Arc::new(redis), format!("redis at {address}"))
+            }
+        };
+        // Only the warning matters here: the store stays usable once it answers.
+        let _ = store.call(|backend| backend.reach());
+        Ok(store)
+    }
+
+    /// A store this process owns and reports the health of.
+    fn owned(backend: Arc<dyn Backend>, name: String) -> Self {
+        Self {
+            backend,
+            name: name.into(),
+            health: Some(Arc::default()),
         }
     }
 
@@ -238,6 +325,36 @@ impl KeyValue {
         Self {
             backend: Arc::new(connection),
             name: "the host's key-value store".into(),
+            health: None,
+        }
+    }
+
+    /// Runs `op` on the backend. A failure of the store is named after it
+    /// (`redis at HOST:PORT: …`); the first one of an outage is logged as a
+    /// warning, and the first success after it as an info line.
+    fn call<T>(&self, op: impl FnOnce(&dyn Backend) -> Result<T, Failure>) -> Result<T, Failure> {
+        let result = op(&*self.backend);
+        let Some(health) = &self.health else {
+            return result;
+        };
+        match result {
+            Err(Failure::Store(cause)) => {
+                if !health.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "keyvalue ({}) is failing: {cause}; every keyvalue call fails until it answers again (logged once per outage)",
+                        self.name
+                    );
+                }
+                Err(Failure::Store(format!("{}: {cause}", self.name)))
+            }
+            answered => {
+                if health.failing.load(Ordering::Relaxed)
+                    && health.failing.swap(false, Ordering::Relaxed)
+                {
+                    tracing::info!("keyvalue ({}) is back: it answers again", self.name);
+                }
+                answered
+            }
         }
     }
 
@@ -247,7 +364,8 @@ impl KeyValue {
     ///
     /// The backend's failure, as text.
     pub fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Vec<u8>>, String> {
-        self.backend.get(bucket, key)
+        self.call(|backend| backend.get(bucket, key))
+            .map_err(Failure::into_message)
     }
 
     /// Sets `key` in `bucket` directly (for tests and tools).
@@ -256,8 +374,24 @@ impl KeyValue {
     ///
     /// The backend's failure, as text.
     pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> std::result::Result<(), String> {
-        self.backend
-            .set_many(bucket, &[(key.to_string(), value.to_vec())])
+        self.call(|backend| backend.set_many(bucket, &[(key.to_string(), value.to_vec())]))
+            .map_err(Failure::into_message)
+    }
+
+    /// Adds `delta` to the counter `key` in `bucket` directly, as the
+    /// guest's `increment` does (for tests, tools and benchmarks).
+    ///
+    /// # Errors
+    ///
+    /// The backend's failure, or a value that is not a counter, as text.
+    pub fn increment(
+        &self,
+        bucket: &str,
+        key: &str,
+        delta: u64,
+    ) -> std::result::Result<u64, String> {
+        self.call(|backend| backend.increment(bucket, key, delta))
+            .map_err(Failure::into_message)
     }
 
     /// Every pair of `bucket`, in key order, read directly (for tests and tools).
@@ -270,11 +404,11 @@ impl KeyValue {
         let mut pairs = Vec::new();
         let mut skip = 0;
         loop {
-            let (keys, more) = self.backend.keys(bucket, skip, PAGE)?;
+            let (keys, more) = self.backend.keys(bucket, skip, PAGE).map_err(Failure::into_message)?;
             skip += keys.len();
             for key in keys {
                 // A key deleted since it was listed is left out.
-                if let Some(value) = self.backend.get(bucket, &key)? {
+                if let Some(value) = self.backend.get(bucket, &key).map_err(Failure::into_message)? {
                     pairs.push((key, value));
                 }
             }
@@ -352,11 +486,6 @@ impl KeyValueState {
         }
         Ok(())
     }
-
-    fn backend_error(&self, message: &str) -> Error {
-        tracing::warn!("keyvalue ({}): {message}", self.store.name);
-        Error::Other(format!("{}: {message}", self.store.name))
-    }
 }
 
 impl GuestState {
@@ -415,11 +544,7 @@ impl store::HostBucket for GuestState {
     fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>, Error> {
         let (name, state) = self.bucket(&bucket)?;
         state.check_key(&key)?;
-        state
-            .store
-            .backend
-            .get(&name, &key)
-            .map_err(|e| state.backend_error(&e))
+        Ok(state.store.call(|backend| backend.get(&name, &key))?)
     }
 
     fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<(), Error> {
@@ -443,9 +568,7 @@ impl store::HostBucket for GuestState {
         let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
         let (keys, more) = state
             .store
-            .backend
-            .keys(&name, skip, state.limits.page)
-            .map_err(|e| state.backend_error(&e))?;
+            .call(|backend| backend.keys(&name, skip, state.limits.page))?;
         let cursor = more.then(|| (skip + keys.len()) as u64);
         Ok(KeyResponse { keys, cursor })
     }
@@ -466,11 +589,9 @@ impl atomics::Host for GuestState {
     ) -> Result<u64, Error> {
         let (name, state) = self.bucket(&bucket)?;
         state.check_key(&key)?;
-        state
+        Ok(state
             .store
-            .backend
-            .increment(&name, &key, delta)
-            .map_err(|e| state.backend_error(&e))
+            .call(|backend| backend.increment(&name, &key, delta))?)
     }
 }
 
@@ -484,11 +605,7 @@ impl batch::Host for GuestState {
         keys.into_iter()
             .map(|key| {
                 state.check_key(&key)?;
-                let value = state
-                    .store
-                    .backend
-                    .get(&name, &key)
-                    .map_err(|e| state.backend_error(&e))?;
+                let value = state.store.call(|backend| backend.get(&name, &key))?;
                 Ok(value.map(|value| (key, value)))
             })
             .collect()
@@ -512,11 +629,9 @@ impl batch::Host for GuestState {
                 KeyValueLimits::MAX_BATCH
             )));
         }
-        state
+        Ok(state
             .store
-            .backend
-            .set_many(&name, &key_values)
-            .map_err(|e| state.backend_error(&e))
+            .call(|backend| backend.set_many(&name, &key_values))?)
     }
 
     fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Result<(), Error> {
@@ -524,26 +639,24 @@ impl batch::Host for GuestState {
         for key in &keys {
             state.check_key(key)?;
         }
-        state
+        Ok(state
             .store
-            .backend
-            .delete_many(&name, &keys)
-            .map_err(|e| state.backend_error(&e))
+            .call(|backend| backend.delete_many(&name, &keys))?)
     }
 }
 
 /// The next value of a counter kept as decimal text.
-fn incremented(current: Option<&[u8]>, delta: u64) -> Result<u64, String> {
+fn incremented(current: Option<&[u8]>, delta: u64) -> Result<u64, Failure> {
     let current = match current {
         None => 0,
         Some(bytes) => std::str::from_utf8(bytes)
             .ok()
             .and_then(|text| text.parse::<u64>().ok())
-            .ok_or("the value is not a counter (decimal text of a u64)")?,
+            .ok_or_else(|| Failure::Refused(NOT_A_COUNTER.into()))?,
     };
     current
         .checked_add(delta)
-        .ok_or_else(|| "the counter would overflow a u64".to_string())
+        .ok_or_else(|| Failure::Refused(OVERFLOW.into()))
 }
 
 /// Buckets in this process's memory.
@@ -551,7 +664,7 @@ fn incremented(current: Option<&[u8]>, delta: u64) -> Result<u64, String> {
 struct Memory(Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>);
 
 impl Backend for Memory {
-    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Failure> {
         let buckets = self
             .0
             .lock()
@@ -559,7 +672,7 @@ impl Backend for Memory {
         Ok(buckets.get(bucket).and_then(|b| b.get(key)).cloned())
     }
 
-    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), Failure> {
         let mut buckets = self
             .0
             .lock()
@@ -571,7 +684,7 @@ impl Backend for Memory {
         Ok(())
     }
 
-    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), String> {
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), Failure> {
         let mut buckets = self
             .0
             .lock()
@@ -584,7 +697,7 @@ impl Backend for Memory {
         Ok(())
     }
 
-    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), String> {
+    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), Failure> {
         let buckets = self
             .0
             .lock()
@@ -597,7 +710,7 @@ impl Backend for Memory {
         Ok((keys, more))
     }
 
-    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, String> {
+    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, Failure> {
         let mut buckets = self
             .0
             .lock()
@@ -621,6 +734,10 @@ fn text(error: impl Into<redb::Error>) -> String {
     error.into().to_string()
 }
 
+fn failed(error: impl Into<redb::Error>) -> Failure {
+    Failure::Store(text(error))
+}
+
 impl Redb {
     fn open(path: &Path) -> Result<Self, String> {
         let database = redb::Database::create(path).map_err(text)?;
@@ -632,55 +749,55 @@ impl Redb {
 
     fn write<T>(
         &self,
-        change: impl FnOnce(&mut redb::Table<(&str, &str), &[u8]>) -> Result<T, String>,
-    ) -> Result<T, String> {
-        let transaction = self.0.begin_write().map_err(text)?;
+        change: impl FnOnce(&mut redb::Table<(&str, &str), &[u8]>) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let transaction = self.0.begin_write().map_err(failed)?;
         let result = {
-            let mut table = transaction.open_table(PAIRS).map_err(text)?;
+            let mut table = transaction.open_table(PAIRS).map_err(failed)?;
             change(&mut table)?
         };
-        transaction.commit().map_err(text)?;
+        transaction.commit().map_err(failed)?;
         Ok(result)
     }
 }
 
 impl Backend for Redb {
-    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Failure> {
         use redb::ReadableDatabase;
-        let transaction = self.0.begin_read().map_err(text)?;
-        let table = transaction.open_table(PAIRS).map_err(text)?;
-        let value = table.get((bucket, key)).map_err(text)?;
+        let transaction = self.0.begin_read().map_err(failed)?;
+        let table = transaction.open_table(PAIRS).map_err(failed)?;
+        let value = table.get((bucket, key)).map_err(failed)?;
         Ok(value.map(|guard| guard.value().to_vec()))
     }
 
-    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), Failure> {
         self.write(|table| {
             for (key, value) in pairs {
                 table
                     .insert((bucket, key.as_str()), value.as_slice())
-                    .map_err(text)?;
+                    .map_err(failed)?;
             }
             Ok(())
         })
     }
 
-    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), String> {
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), Failure> {
         self.write(|table| {
             for key in keys {
-                table.remove((bucket, key.as_str())).map_err(text)?;
+                table.remove((bucket, key.as_str())).map_err(failed)?;
             }
             Ok(())
         })
     }
 
-    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), String> {
+    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), Failure> {
         use redb::ReadableDatabase;
-        let transaction = self.0.begin_read().map_err(text)?;
-        let table = transaction.open_table(PAIRS).map_err(text)?;
+        let transaction = self.0.begin_read().map_err(failed)?;
+        let table = transaction.open_table(PAIRS).map_err(failed)?;
         let mut keys = Vec::new();
         let mut more = false;
-        for entry in table.range((bucket, "")..).map_err(text)?.skip(skip) {
-            let (key, _) = entry.map_err(text)?;
+        for entry in table.range((bucket, "")..).map_err(failed)?.skip(skip) {
+            let (key, _) = entry.map_err(failed)?;
             let (in_bucket, key) = key.value();
             if in_bucket != bucket {
                 break;
@@ -694,59 +811,179 @@ impl Backend for Redb {
         Ok((keys, more))
     }
 
-    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, String> {
+    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, Failure> {
         use redb::ReadableTable;
         self.write(|table| {
-            let current = table.get((bucket, key)).map_err(text)?;
+            let current = table.get((bucket, key)).map_err(failed)?;
             let next = incremented(current.as_ref().map(redb::AccessGuard::value), delta)?;
             drop(current);
             table
                 .insert((bucket, key), next.to_string().as_bytes())
-                .map_err(text)?;
+                .map_err(failed)?;
             Ok(next)
         })
     }
 }
 
+/// The integration tests' `redis-server` helper, for the backend tests below.
+#[cfg(test)]
+#[path = "../../../tests/support/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
 #[cfg(test)]
 mod tests {
+    use super::redis_server::RedisServer;
     use super::*;
 
-    fn backends(dir: &Path) -> Vec<Box<dyn Backend>> {
+    /// Each backend, with what keeps it alive (its folder, its server).
+    fn backends(dir: &Path, server: &RedisServer) -> Vec<(&'static str, Box<dyn Backend>)> {
+        let address = RedisAddress::parse(&server.url()).unwrap();
         vec![
-            Box::new(Memory::default()),
-            Box::new(Redb::open(&dir.join("kv.redb")).unwrap()),
+            ("memory", Box::new(Memory::default())),
+            ("redb", Box::new(Redb::open(&dir.join("kv.redb")).unwrap())),
+            ("redis", Box::new(Redis::new(&address).unwrap())),
         ]
     }
 
     #[test]
     fn each_backend_keeps_buckets_apart_and_pages_keys() {
         let dir = tempfile::tempdir().unwrap();
-        for backend in backends(dir.path()) {
+        let server = RedisServer::start();
+        for (name, backend) in backends(dir.path(), &server) {
             let pairs: Vec<(String, Vec<u8>)> =
                 (0..5).map(|i| (format!("k{i}"), vec![i])).collect();
             backend.set_many("a", &pairs).unwrap();
             backend
                 .set_many("b", &[("k0".into(), b"other".to_vec())])
                 .unwrap();
-            assert_eq!(backend.get("a", "k0").unwrap(), Some(vec![0]));
+            assert_eq!(backend.get("a", "k0").unwrap(), Some(vec![0]), "{name}");
             assert_eq!(backend.get("b", "k0").unwrap(), Some(b"other".to_vec()));
+            assert_eq!(backend.get("c", "k0").unwrap(), None, "{name}");
             assert_eq!(
                 backend.keys("a", 0, 3).unwrap(),
-                (vec!["k0".into(), "k1".into(), "k2".into()], true)
+                (vec!["k0".into(), "k1".into(), "k2".into()], true),
+                "{name}"
             );
             assert_eq!(
                 backend.keys("a", 3, 3).unwrap(),
-                (vec!["k3".into(), "k4".into()], false)
+                (vec!["k3".into(), "k4".into()], false),
+                "{name}"
             );
+            assert_eq!(backend.keys("a", 0, 0).unwrap(), (vec![], true), "{name}");
+            assert_eq!(backend.keys("a", 9, 3).unwrap(), (vec![], false), "{name}");
             assert_eq!(backend.keys("b", 0, 3).unwrap(), (vec!["k0".into()], false));
+            assert_eq!(backend.keys("c", 0, 3).unwrap(), (vec![], false), "{name}");
             backend.delete_many("a", &["k1".into()]).unwrap();
-            assert_eq!(backend.get("a", "k1").unwrap(), None);
-            assert_eq!(backend.increment("a", "n", 2).unwrap(), 2);
-            assert_eq!(backend.increment("a", "n", 3).unwrap(), 5);
+            assert_eq!(backend.get("a", "k1").unwrap(), None, "{name}");
+            assert_eq!(
+                backend.keys("a", 0, 9).unwrap().0,
+                ["k0", "k2", "k3", "k4"],
+                "{name}: a deleted key is not listed"
+            );
+            backend.delete_many("a", &[]).unwrap();
+            backend.set_many("a", &[]).unwrap();
+            assert_eq!(backend.increment("a", "n", 2).unwrap(), 2, "{name}");
+            assert_eq!(backend.increment("a", "n", 3).unwrap(), 5, "{name}");
             assert_eq!(backend.get("a", "n").unwrap(), Some(b"5".to_vec()));
-            assert!(backend.increment("a", "k0", 1).is_err(), "not a counter");
+            assert_eq!(
+                backend.keys("a", 4, 9).unwrap().0,
+                ["n"],
+                "{name}: a counter is a key like others"
+            );
+            assert_eq!(
+                backend.increment("a", "k0", 1),
+                Err(Failure::Refused(NOT_A_COUNTER.into())),
+                "{name}"
+            );
+            backend
+                .set_many("a", &[("max".into(), u64::MAX.to_string().into_bytes())])
+                .unwrap();
+            assert_eq!(
+                backend.increment("a", "max", 1),
+                Err(Failure::Refused(OVERFLOW.into())),
+                "{name}"
+            );
+            assert_eq!(
+                backend.get("a", "max").unwrap(),
+                Some(u64::MAX.to_string().into_bytes()),
+                "{name}: a refused increment changes nothing"
+            );
         }
+    }
+
+    /// Redis does the arithmetic in Lua: it must read and refuse exactly
+    /// what Rust's `u64::from_str` does.
+    #[test]
+    fn every_backend_reads_a_counter_as_rust_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = RedisServer::start();
+        let values: [&[u8]; 16] = [
+            b"0",
+            b"+5",
+            b"007",
+            b"+0009",
+            b"",
+            b"+",
+            b"-1",
+            b"-0",
+            b" 5",
+            b"5 ",
+            b"1e3",
+            b"\xff",
+            b"18446744073709551615",
+            b"18446744073709551614",
+            b"18446744073709551616",
+            b"0000000000000000000000018446744073709551615",
+        ];
+        for (name, backend) in backends(dir.path(), &server) {
+            for value in values {
+                for delta in [0, 1, u64::MAX] {
+                    backend
+                        .set_many("c", &[("n".into(), value.to_vec())])
+                        .unwrap();
+                    let expected = incremented(Some(value), delta);
+                    assert_eq!(
+                        backend.increment("c", "n", delta),
+                        expected,
+                        "{name}: {:?} + {delta}",
+                        String::from_utf8_lossy(value)
+                    );
+                    let kept = match expected {
+                        Ok(next) => next.to_string().into_bytes(),
+                        Err(_) => value.to_vec(),
+                    };
+                    assert_eq!(backend.get("c", "n").unwrap(), Some(kept), "{name}");
+                }
+            }
+        }
+    }
+
+    /// Two hosts' stores on one Redis, incrementing one counter from
+    /// several threads at once: no increment is lost.
+    #[test]
+    fn redis_increments_are_atomic_against_other_writers() {
+        let server = RedisServer::start();
+        let backend = KeyValueBackend::Redis { url: server.url() };
+        let hosts = [
+            KeyValue::open(&backend).unwrap(),
+            KeyValue::open(&backend).unwrap(),
+        ];
+        let (threads, each) = (4, 250);
+        std::thread::scope(|scope| {
+            for thread in 0..threads {
+                let store = &hosts[thread % 2];
+                scope.spawn(move || {
+                    for _ in 0..each {
+                        store.increment("shared", "n", 1).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            hosts[0].get("shared", "n").unwrap(),
+            Some((threads * each).to_string().into_bytes())
+        );
     }
 
     #[test]
@@ -761,8 +998,21 @@ mod tests {
                 path: "state/kv.redb".into()
             })
         );
-        for wrong in ["", "redb:", "redis://localhost", "Memory"] {
-            assert!(KeyValueBackend::parse(wrong).is_err(), "{wrong}");
+        assert_eq!(
+            KeyValueBackend::parse("redis://127.0.0.1:6379/1"),
+            Ok(KeyValueBackend::Redis {
+                url: "redis://127.0.0.1:6379/1".into()
+            })
+        );
+        for wrong in [
+            "",
+            "redb:",
+            "redis://localhost",
+            "redis:localhost:6379",
+            "Memory",
+        ] {
+            let error = KeyValueBackend::parse(wrong).unwrap_err();
+            assert!(error.contains("redis://HOST:PORT/DB"), "{wrong}: {error}");
         }
     }
 

@@ -31,7 +31,7 @@ use rustix::net::{
     SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
 };
 
-use super::{Backend, KeyValue};
+use super::{Backend, Failure, KeyValue};
 use crate::worker::protocol::{read_frame, write_frame};
 
 /// The byte that carries the keyvalue socket.
@@ -104,7 +104,7 @@ impl WorkerGrants {
         }
     }
 
-    fn allow(&self, bucket: &str) -> Result<(), String> {
+    fn allow(&self, bucket: &str) -> Result<(), Failure> {
         let all = self
             .0
             .lock()
@@ -115,9 +115,9 @@ impl WorkerGrants {
             tracing::warn!(
                 "a worker asked for the keyvalue bucket `{bucket}`, which none of its modules is granted; refused"
             );
-            Err(format!(
+            Err(Failure::Refused(format!(
                 "the bucket `{bucket}` is not granted to this worker"
-            ))
+            )))
         }
     }
 }
@@ -187,19 +187,20 @@ pub(crate) fn take_over(channel: &UnixStream) -> std::io::Result<Remote> {
 }
 
 /// Serves one worker's keyvalue requests, within `grants`, until it
-/// closes its end.
+/// closes its end. The store's failures reach the worker named as the
+/// host names them (`redis at …: …`), and are reported by the host.
 fn serve_worker(mut connection: UnixStream, store: &KeyValue, grants: &WorkerGrants) {
     while let Ok(Some(request)) = read_frame::<Request>(&mut connection) {
         let answer = grants
             .allow(request.bucket())
-            .and_then(|()| answer(&*store.backend, request));
+            .and_then(|()| store.call(|backend| answer(backend, request)));
         if write_frame(&mut connection, &answer).is_err() {
             break;
         }
     }
 }
 
-fn answer(backend: &dyn Backend, request: Request) -> Result<Answer, String> {
+fn answer(backend: &dyn Backend, request: Request) -> Result<Answer, Failure> {
     let clamp = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     match request {
         Request::Get { bucket, key } => backend.get(&bucket, &key).map(Answer::Value),
@@ -223,25 +224,31 @@ fn answer(backend: &dyn Backend, request: Request) -> Result<Answer, String> {
 pub(crate) struct Remote(Arc<Mutex<UnixStream>>);
 
 impl Remote {
-    fn ask(&self, request: &Request) -> Result<Answer, String> {
+    fn ask(&self, request: &Request) -> Result<Answer, Failure> {
         let mut connection = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let lost = |error: std::io::Error| format!("the connection to the host is lost: {error}");
+        let lost = |error: std::io::Error| {
+            Failure::Store(format!(
+                "the connection to the host's key-value store is lost: {error}"
+            ))
+        };
         write_frame(&mut *connection, request).map_err(lost)?;
-        read_frame::<Result<Answer, String>>(&mut *connection)
+        read_frame::<Result<Answer, Failure>>(&mut *connection)
             .map_err(lost)?
-            .ok_or_else(|| "the host closed the connection".to_string())?
+            .ok_or_else(|| {
+                Failure::Store("the host closed the key-value store's connection".to_string())
+            })?
     }
 }
 
-fn unexpected(answer: &Answer) -> String {
-    format!("the host answered {answer:?}")
+fn unexpected(answer: &Answer) -> Failure {
+    Failure::Store(format!("the host's key-value store answered {answer:?}"))
 }
 
 impl Backend for Remote {
-    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Failure> {
         match self.ask(&Request::Get {
             bucket: bucket.into(),
             key: key.into(),
@@ -251,7 +258,7 @@ impl Backend for Remote {
         }
     }
 
-    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+    fn set_many(&self, bucket: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), Failure> {
         let request = Request::SetMany {
             bucket: bucket.into(),
             pairs: pairs.to_vec(),
@@ -262,7 +269,7 @@ impl Backend for Remote {
         }
     }
 
-    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), String> {
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), Failure> {
         let request = Request::DeleteMany {
             bucket: bucket.into(),
             keys: keys.to_vec(),
@@ -273,7 +280,7 @@ impl Backend for Remote {
         }
     }
 
-    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), String> {
+    fn keys(&self, bucket: &str, skip: usize, take: usize) -> Result<(Vec<String>, bool), Failure> {
         let request = Request::Keys {
             bucket: bucket.into(),
             skip: skip as u64,
@@ -285,7 +292,7 @@ impl Backend for Remote {
         }
     }
 
-    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, String> {
+    fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, Failure> {
         let request = Request::Increment {
             bucket: bucket.into(),
             key: key.into(),
@@ -317,7 +324,9 @@ mod tests {
 
         let worker = Remote(Arc::new(Mutex::new(worker_end)));
         assert_eq!(worker.get("shared", "k").unwrap(), Some(b"v".to_vec()));
-        let refused = worker.get("secrets", "token").unwrap_err();
+        let Err(Failure::Refused(refused)) = worker.get("secrets", "token") else {
+            panic!("the host served a bucket no module of the worker was granted");
+        };
         assert!(refused.contains("not granted"), "{refused}");
         assert!(
             worker
