@@ -9,6 +9,7 @@ use arcella_host::contract::{
 };
 use arcella_host::diagnostic::{Code, Diagnostic, Severity};
 use arcella_host::manifest::Manifest;
+use arcella_host::services::CapabilityNeed;
 
 const MANIFEST_FILE: &str = "arcella.toml";
 
@@ -110,6 +111,18 @@ fn it_ignores_the_imports_of_nested_modules_and_components() {
     .unwrap();
     let info = ComponentInfo::inspect(&bytes).unwrap();
     assert!(info.imports.is_empty(), "{:?}", info.imports);
+}
+
+#[test]
+fn it_tells_which_imports_need_a_grant() {
+    let keyvalue = inspect(
+        &["wasi:io/streams@0.2.6", "wasi:keyvalue/atomics@0.2.0-draft"],
+        &[],
+    );
+    assert!(keyvalue.imports_needing(CapabilityNeed::KeyValue));
+    assert!(!keyvalue.imports_needing(CapabilityNeed::OutgoingHttp));
+    let config = inspect(&["wasi:config/store@0.2.0-rc.1", LOGGING], &[]);
+    assert!(!config.imports_needing(CapabilityNeed::KeyValue));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Where a component crate is: its root folder, its manifest, and its built component.
+//! Where a component crate is: its root folder, its manifest, its built
+//! component, and the file `run` keeps its key-value data in.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,17 @@ pub fn component_path(root: &Path, name: &str) -> PathBuf {
     root.join("target")
         .join("arcella")
         .join(format!("{name}.wasm"))
+}
+
+/// Where `run` keeps `wasi:keyvalue` data unless told otherwise, relative to
+/// the folder of `arcella.toml`. Not under `target/`, so that `cargo clean`
+/// does not wipe a developer's data; in a dot-folder of Arcella's own, which
+/// the templates' `.gitignore` leaves out of version control.
+pub const KEYVALUE_FILE: &str = ".arcella/keyvalue.redb";
+
+/// [`KEYVALUE_FILE`] of the crate (or the folder of a `.wasm`) at `root`.
+pub fn keyvalue_file(root: &Path) -> PathBuf {
+    root.join(KEYVALUE_FILE)
 }
 
 /// `path` relative to the current folder when it lies below it, for shorter messages.

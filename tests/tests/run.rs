@@ -189,24 +189,3 @@ fn a_redis_that_is_down_does_not_stop_the_run_and_is_named_once() {
         "{text}"
     );
 }
-
-#[test]
-fn a_redb_file_that_cannot_be_opened_stops_the_run_naming_it() {
-    let dir = component(&command_guest("hi\n", 1, true, false), None);
-    std::fs::write(
-        dir.path().join("state.redb"),
-        b"not a redb database, just text",
-    )
-    .unwrap();
-    let text = run(dir.path(), &["--keyvalue", "redb:state.redb"]);
-    assert!(!text.starts_with("exit code: 0"), "{text}");
-    assert!(
-        text.contains("cannot open the key-value store state.redb"),
-        "{text}"
-    );
-    assert!(!text.contains("hi\n"), "nothing ran: {text}");
-
-    let kept = run(dir.path(), &["--keyvalue", "redb:kept.redb"]);
-    assert!(kept.starts_with("exit code: 0"), "{kept}");
-    assert!(dir.path().join("kept.redb").exists(), "the file is created");
-}

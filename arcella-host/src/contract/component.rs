@@ -10,6 +10,7 @@ use wasmparser::{Parser, Payload, ValidPayload, Validator, WasmFeatures};
 
 use super::ContractError;
 use super::interface_name::InterfaceName;
+use crate::services::CapabilityNeed;
 
 /// The interfaces that make a component an Arcella module.
 const MODULE_EXPORTS: [&str; 2] = ["arcella:component/handler", "arcella:component/lifecycle"];
@@ -109,6 +110,14 @@ impl ComponentInfo {
     /// The exports that are interface names, each with its name as written.
     pub fn exported_interfaces(&self) -> impl Iterator<Item = (&str, InterfaceName)> {
         interfaces(&self.exports)
+    }
+
+    /// Whether it imports an interface that needs `need` granted
+    /// ([`CapabilityNeed::KeyValue`]: any of `wasi:keyvalue`'s), so that a
+    /// runner opens a backend only for a component that can reach it.
+    pub fn imports_needing(&self, need: CapabilityNeed) -> bool {
+        self.imported_interfaces()
+            .any(|(_, name)| super::wasi::capability_need(&name) == need)
     }
 }
 

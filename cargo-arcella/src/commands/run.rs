@@ -12,6 +12,7 @@ use arcella_host::limits::{
     format_duration, format_size, parse_fuel, parse_memory, parse_size, parse_timeout,
 };
 use arcella_host::manifest::{self, MANIFEST_FILE, Manifest};
+use arcella_host::services::CapabilityNeed;
 use arcella_host::{
     Host, HostOptions, Isolation, KeyValue, KeyValueBackend, Limits, LogRecord, Stdio, escape,
 };
@@ -21,6 +22,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 use crate::commands::build::BuildArgs;
 use crate::diagnostics::{self, Format, SourceMap};
 use crate::outcome::{Outcome, UserError};
+use crate::project;
 
 /// Run a component. In a crate: build it, then run `target/arcella/<name>.wasm`.
 /// Given a `.wasm`: run it under the `arcella.toml` beside it, or defaults.
@@ -94,12 +96,18 @@ pub struct RunOptions {
     /// and longest event line a module is read from stdin (longer ones are skipped).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2MiB")]
     pub max_body: u64,
-    /// Where `wasi:keyvalue` data lives: `memory` (gone when the run ends),
-    /// `redb:PATH` (a file, kept across runs) or `redis://HOST:PORT/DB` (a
-    /// Redis server that several hosts share; the run starts even if it is
-    /// down, and calls fail until it answers).
-    #[arg(long, value_name = "memory|redb:PATH|redis://HOST:PORT/DB", value_parser = KeyValueBackend::parse, default_value = "memory")]
-    pub keyvalue: KeyValueBackend,
+    /// Where `wasi:keyvalue` data lives, for a component that imports it:
+    /// `memory`, `redb:PATH` or `redis://HOST:PORT/DB`. `None`: the
+    /// project's own file, [`project::KEYVALUE_FILE`].
+    #[arg(long, env = "ARCELLA_KEYVALUE", value_name = "memory|redb:PATH|redis://HOST:PORT/DB",
+        value_parser = KeyValueBackend::parse, help = format!(
+        "Where `wasi:keyvalue` data lives, for a component that imports it: `memory` \
+         (gone when the run ends), `redb:PATH` (a file, kept across runs) or \
+         `redis://HOST:PORT/DB` (a Redis server several hosts share; the run starts \
+         even if it is down, and calls fail until it answers); the flag wins over \
+         ARCELLA_KEYVALUE [default: redb:{} beside arcella.toml]",
+        project::KEYVALUE_FILE))]
+    pub keyvalue: Option<KeyValueBackend>,
     /// Show guest backtraces of traps.
     #[arg(long, short)]
     pub verbose: bool,
@@ -184,19 +192,19 @@ impl RunCommand {
             )
             .help("pass --event TOPIC=PAYLOAD, or write `TOPIC PAYLOAD` lines to stdin")
             .into()),
-            Kind::Module => self.run_module(manifest, wasm).await,
+            Kind::Module => self.run_module(manifest, wasm, &info).await,
             Kind::Command if !self.options.event.is_empty() || self.options.invoke.is_some() => {
                 Err(UserError::new("a command takes arguments, not events")
                     .help("pass its arguments after `--`")
                     .into())
             }
-            Kind::Command => self.run_command(manifest, wasm).await,
+            Kind::Command => self.run_command(manifest, wasm, &info).await,
             Kind::Http if !self.args.is_empty() || !self.options.event.is_empty() || self.options.invoke.is_some() => {
                 Err(UserError::new("an HTTP component takes requests, not events or arguments")
                     .help("send it requests at the address `--listen` names")
                     .into())
             }
-            Kind::Http => self.serve_http(manifest, wasm).await,
+            Kind::Http => self.serve_http(manifest, wasm, &info).await,
             Kind::Library => Err(UserError::new(format!(
                 "`{}` exports no entry point Arcella can run",
                 manifest.module.name
@@ -211,9 +219,9 @@ impl RunCommand {
     /// time, so it allocates on demand: reserving the pooling allocator's
     /// slots (a thousand stacks with guard pages) would cost more than
     /// the run it speeds up. Serving HTTP keeps the pool.
-    fn host(&self) -> anyhow::Result<Host> {
+    fn host(&self, keyvalue: KeyValue) -> anyhow::Result<Host> {
         let mut options = HostOptions::new()?;
-        options.keyvalue = KeyValue::open(&self.options.keyvalue)?;
+        options.keyvalue = keyvalue;
         options.engine.pooling = false;
         options.stdio = Stdio::Inherit;
         options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
@@ -222,10 +230,43 @@ impl RunCommand {
         Ok(Host::new(options))
     }
 
+    /// The key-value store the component reaches, opened only when it
+    /// imports `wasi:keyvalue`: a component that does not gets an empty one
+    /// in memory, and no file is created or locked for it. The default redb
+    /// file's folder is created when missing. A file that cannot be opened
+    /// (locked by another run, corrupt) is the operator's input that could
+    /// not be read: a usage error in one line naming it, before anything runs.
+    fn keyvalue(&self, manifest: &Manifest, info: &ComponentInfo) -> anyhow::Result<KeyValue> {
+        if !info.imports_needing(CapabilityNeed::KeyValue) {
+            return Ok(KeyValue::default());
+        }
+        let backend = self
+            .options
+            .keyvalue
+            .clone()
+            .unwrap_or_else(|| KeyValueBackend::Redb {
+                path: project::shown(&project::keyvalue_file(&manifest.root)),
+            });
+        if let KeyValueBackend::Redb { path } = &backend
+            && let Some(folder) = path
+                .parent()
+                .filter(|folder| !folder.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+        }
+        KeyValue::open(&backend).map_err(|error| UserError::new(error.to_string()).into())
+    }
+
     /// Serves an HTTP component until Ctrl-C, then lets requests in flight finish.
-    async fn serve_http(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+    async fn serve_http(
+        &self,
+        manifest: Manifest,
+        wasm: Vec<u8>,
+        info: &ComponentInfo,
+    ) -> anyhow::Result<Outcome> {
         let mut options = HostOptions::new()?;
-        options.keyvalue = KeyValue::open(&self.options.keyvalue)?;
+        options.keyvalue = self.keyvalue(&manifest, info)?;
         options.observers.on_log = Some(Arc::new(|record: &LogRecord| {
             eprintln!("{record}");
         }));
@@ -253,9 +294,14 @@ impl RunCommand {
         Ok(Outcome::Success)
     }
 
-    async fn run_command(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+    async fn run_command(
+        &self,
+        manifest: Manifest,
+        wasm: Vec<u8>,
+        info: &ComponentInfo,
+    ) -> anyhow::Result<Outcome> {
         let name = manifest.module.name.clone();
-        let mut host = self.host()?;
+        let mut host = self.host(self.keyvalue(&manifest, info)?)?;
         host.install(manifest, wasm).await?;
         let call = host.run(&name, &self.args).await?;
         Ok(match call.value.exit_code {
@@ -264,9 +310,14 @@ impl RunCommand {
         })
     }
 
-    async fn run_module(&self, manifest: Manifest, wasm: Vec<u8>) -> anyhow::Result<Outcome> {
+    async fn run_module(
+        &self,
+        manifest: Manifest,
+        wasm: Vec<u8>,
+        info: &ComponentInfo,
+    ) -> anyhow::Result<Outcome> {
         let name = manifest.module.name.clone();
-        let mut host = self.host()?;
+        let mut host = self.host(self.keyvalue(&manifest, info)?)?;
         host.install(manifest, wasm).await?;
         host.start(&name).await?;
         let mut all_ok = true;
