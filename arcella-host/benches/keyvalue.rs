@@ -247,7 +247,7 @@ async fn installed(store: &KeyValue, isolation: Isolation) -> Shared {
 
 /// A module whose `handle` opens the bucket `bench`, does the operation
 /// its topic names (`g`et `k`, `s`et `k` to 16 bytes, `i`ncrement `n` by
-/// 1) as many times as the payload's first four bytes say, drops the
+/// one) as many times as the payload's first four bytes say, drops the
 /// bucket and returns nothing; a keyvalue error becomes the call's error.
 fn guest() -> Vec<u8> {
     let wit = r"

@@ -42,7 +42,8 @@ pub struct HostOptions {
     pub deterministic: bool,
     /// Where command output goes by default.
     pub stdio: Stdio,
-    /// Who hears guest logs and outbound requests, from workers too.
+    /// Who hears guest logs, outbound requests and service calls, from
+    /// workers too.
     pub observers: Observers,
     /// The services' backends (e.g. a mocked network for tests), used
     /// wherever the guests run, in workers too.
@@ -107,6 +108,7 @@ impl HostOptions {
             cache_dir: self.cache.as_ref().map(|cache| cache.dir().to_path_buf()),
             backends: self.backends.clone(),
             config: ConfigValues::resolve(&manifest.module.name, &manifest.config)?,
+            report_service_calls: self.observers.on_service_call.is_some(),
         })
     }
 }

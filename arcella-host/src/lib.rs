@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod services;
 pub mod worker;
 
+pub use arcella_types::escape;
 pub use call::{Call, CommandOutput};
 pub use contract::DEFAULT_MAX_COMPONENT_SIZE;
 pub use engine::EngineSettings;
@@ -37,12 +38,12 @@ pub use kind::ComponentKind;
 pub use lifecycle::ModuleState;
 pub use limits::Limits;
 pub use manifest::{Isolation, Manifest};
+pub use services::calls::{ServiceCall, ServiceCallCallback};
 pub use services::keyvalue::{KeyValue, KeyValueBackend};
 pub use services::logging::{Level, LogCallback, LogRecord};
 pub use services::wasi::output::{Captured, OutputCallback, Stdio, Stream};
 pub use services::{Backends, outbound_http::Network};
 pub use store::Observers;
-pub use arcella_types::escape;
 pub use worker::{WorkerCommand, run_if_worker};
 
 mod backtrace;

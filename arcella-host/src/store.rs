@@ -14,6 +14,7 @@ use crate::capabilities::Capabilities;
 use crate::enforce::{self, StoreLimiter};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::services::calls::{ServiceCall, ServiceCallCallback};
 use crate::services::config::ConfigValues;
 use crate::services::keyvalue::{KeyValue, KeyValueState};
 use crate::services::logging::{CallLog, LogCallback};
@@ -27,14 +28,18 @@ use crate::services::{Backends, Uses};
 /// Resource-table entries a guest may hold at once (streams, pollables, descriptors…).
 pub const MAX_RESOURCES: usize = 10_000;
 
-/// Who hears what guests report as it happens: their log records and the
-/// outbound requests the host decided on. Workers send both back to the host.
+/// Who hears what guests report as it happens: their log records, the
+/// outbound requests the host decided on, and their calls to the keyvalue
+/// and config services. Workers send all of them back to the host.
 #[derive(Clone, Default)]
 pub struct Observers {
     /// Receives each guest log record as it is written.
     pub on_log: Option<LogCallback>,
     /// Receives each outbound HTTP request that was denied or mocked.
     pub on_outbound: Option<OutboundCallback>,
+    /// Receives each call to `wasi:keyvalue` and `wasi:config`, in order;
+    /// when `None`, no record is made.
+    pub on_service_call: Option<ServiceCallCallback>,
 }
 
 impl std::fmt::Debug for Observers {
@@ -42,6 +47,7 @@ impl std::fmt::Debug for Observers {
         f.debug_struct("Observers")
             .field("on_log", &self.on_log.is_some())
             .field("on_outbound", &self.on_outbound.is_some())
+            .field("on_service_call", &self.on_service_call.is_some())
             .finish()
     }
 }
@@ -230,6 +236,14 @@ impl GuestState {
     /// The module's name.
     pub(crate) fn module(&self) -> &str {
         &self.module
+    }
+
+    /// Tells the embedder of a service call if it listens; `call` makes the
+    /// record only then, so that an unobserved call builds nothing.
+    pub(crate) fn report(&self, call: impl FnOnce() -> ServiceCall) {
+        if let Some(on_service_call) = &self.observers.on_service_call {
+            on_service_call(&call());
+        }
     }
 
     /// Name lookups under this guest's socket grants.

@@ -14,210 +14,15 @@ mod support;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use arcella_fixtures::{REALLOC, componentize_with_wit};
+use arcella_fixtures::{KEYVALUE_IMPORTS as IMPORTS, keyvalue_guest};
 use arcella_host::{Host, Isolation, KeyValue, KeyValueBackend, Manifest};
 use support::redis::RedisServer;
 
-const IMPORTS: [&str; 3] = [
-    "wasi:keyvalue/store@0.2.0-draft",
-    "wasi:keyvalue/atomics@0.2.0-draft",
-    "wasi:keyvalue/batch@0.2.0-draft",
-];
-
-/// The guest's world: the three interfaces, from the repository's
-/// `wit/deps/keyvalue.wit`.
-const GUEST_WIT: &str = r"
-package test:keyvalue;
-
-world guest {
-  import wasi:keyvalue/store@0.2.0-draft;
-  import wasi:keyvalue/atomics@0.2.0-draft;
-  import wasi:keyvalue/batch@0.2.0-draft;
-  export arcella:component/lifecycle@0.1.0;
-  export arcella:component/handler@0.1.0;
-}
-";
-
-/// A module-world guest over `wasi:keyvalue`.
-///
-/// `handle` opens the bucket named by the topic after its first letter
-/// (`g` alone opens `""`), runs the operation that letter names, drops the
-/// bucket and replies; a keyvalue error becomes the call's error:
-/// `no-such-store`, `access-denied`, or `other`'s text.
-///
-/// - `g`et the payload's key: its value, or `<none>`;
-/// - `s`et: the payload is the key's length (one byte), the key, the value;
-/// - `d`elete, `e`xists (one byte, 0 or 1), `i`ncrement by 1 (the new
-///   value, 8 bytes little-endian) the payload's key;
-/// - `l`ist keys from the cursor in the payload (8 bytes LE, or none when
-///   empty): the next cursor's flag (1 byte) and value (8 bytes LE), then
-///   each key followed by `\n`;
-/// - `S`et-many `a=1`, `b=2`; `M` get-many `a`, `b`, `zz` (each value, or
-///   nothing, followed by `,`); `D`elete-many `a`, `b`;
-/// - `o`pen the bucket as many times as the payload's first byte, never
-///   dropping one.
+/// The guest, built once: `arcella_fixtures::keyvalue_guest`, whose doc
+/// lists the operations each topic runs (`g`et, `s`et, `i`ncrement…).
 fn guest() -> Vec<u8> {
     static GUEST: OnceLock<Vec<u8>> = OnceLock::new();
-    GUEST
-        .get_or_init(|| {
-            let wat = format!(
-                r#"(module
-  (import "wasi:keyvalue/store@0.2.0-draft" "open" (func $open (param i32 i32 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.get" (func $get (param i32 i32 i32 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.set" (func $set (param i32 i32 i32 i32 i32 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.delete" (func $delete (param i32 i32 i32 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.exists" (func $exists (param i32 i32 i32 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[method]bucket.list-keys" (func $list (param i32 i32 i64 i32)))
-  (import "wasi:keyvalue/store@0.2.0-draft" "[resource-drop]bucket" (func $drop_bucket (param i32)))
-  (import "wasi:keyvalue/atomics@0.2.0-draft" "increment" (func $increment (param i32 i32 i32 i64 i32)))
-  (import "wasi:keyvalue/batch@0.2.0-draft" "get-many" (func $get_many (param i32 i32 i32 i32)))
-  (import "wasi:keyvalue/batch@0.2.0-draft" "set-many" (func $set_many (param i32 i32 i32 i32)))
-  (import "wasi:keyvalue/batch@0.2.0-draft" "delete-many" (func $delete_many (param i32 i32 i32 i32)))
-  (memory (export "memory") 1)
-  {REALLOC}
-  (data (i32.const 16) "no-such-store")
-  (data (i32.const 32) "access-denied")
-  (data (i32.const 48) "<none>")
-  (data (i32.const 200) "ab12zz")
-  ;; set-many's pairs: ("a", "1"), ("b", "2")
-  (data (i32.const 256) "\c8\00\00\00\01\00\00\00\ca\00\00\00\01\00\00\00\c9\00\00\00\01\00\00\00\cb\00\00\00\01\00\00\00")
-  ;; get-many's and delete-many's keys: "a", "b", "zz"
-  (data (i32.const 320) "\c8\00\00\00\01\00\00\00\c9\00\00\00\01\00\00\00\cc\00\00\00\02\00\00\00")
-  (func $ok (param $ptr i32) (param $len i32) (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.store (i32.const 68) (local.get $ptr))
-    (i32.store (i32.const 72) (local.get $len))
-    (i32.const 64))
-  ;; The error variant at $e as the call's error text.
-  (func $fail (param $e i32) (result i32)
-    (local $case i32)
-    (local.set $case (i32.load8_u (local.get $e)))
-    (i32.store8 (i32.const 64) (i32.const 1))
-    (if (i32.eq (local.get $case) (i32.const 0))
-      (then (i32.store (i32.const 68) (i32.const 16)) (i32.store (i32.const 72) (i32.const 13))))
-    (if (i32.eq (local.get $case) (i32.const 1))
-      (then (i32.store (i32.const 68) (i32.const 32)) (i32.store (i32.const 72) (i32.const 13))))
-    (if (i32.eq (local.get $case) (i32.const 2))
-      (then
-        (i32.store (i32.const 68) (i32.load offset=4 (local.get $e)))
-        (i32.store (i32.const 72) (i32.load offset=8 (local.get $e)))))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#start") (param i32 i32) (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/handler@0.1.0#handle") (param $tp i32) (param $tl i32) (param $pp i32) (param $pl i32) (result i32)
-    (local $op i32) (local $b i32) (local $n i32) (local $i i32) (local $out i32) (local $list i32) (local $entry i32)
-    (local.set $op (i32.load8_u (local.get $tp)))
-    (if (i32.eq (local.get $op) (i32.const 111))
-      (then
-        (local.set $n (i32.load8_u (local.get $pp)))
-        (block $done (loop $next
-          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-          (call $open (i32.add (local.get $tp) (i32.const 1)) (i32.sub (local.get $tl) (i32.const 1)) (i32.const 128))
-          (if (i32.load8_u (i32.const 128)) (then (return (call $fail (i32.const 132)))))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br $next)))
-        (return (call $ok (i32.const 0) (i32.const 0)))))
-    (call $open (i32.add (local.get $tp) (i32.const 1)) (i32.sub (local.get $tl) (i32.const 1)) (i32.const 128))
-    (if (i32.load8_u (i32.const 128)) (then (return (call $fail (i32.const 132)))))
-    (local.set $b (i32.load (i32.const 132)))
-    (drop (call $ok (i32.const 0) (i32.const 0)))
-    (if (i32.eq (local.get $op) (i32.const 103))
-      (then
-        (call $get (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
-        (if (i32.load8_u (i32.const 128))
-          (then (drop (call $fail (i32.const 132))))
-          (else
-            (if (i32.load8_u (i32.const 132))
-              (then (drop (call $ok (i32.load (i32.const 136)) (i32.load (i32.const 140)))))
-              (else (drop (call $ok (i32.const 48) (i32.const 6)))))))))
-    (if (i32.eq (local.get $op) (i32.const 115))
-      (then
-        (local.set $n (i32.load8_u (local.get $pp)))
-        (call $set (local.get $b)
-          (i32.add (local.get $pp) (i32.const 1)) (local.get $n)
-          (i32.add (i32.add (local.get $pp) (i32.const 1)) (local.get $n))
-          (i32.sub (i32.sub (local.get $pl) (i32.const 1)) (local.get $n))
-          (i32.const 128))
-        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
-    (if (i32.eq (local.get $op) (i32.const 100))
-      (then
-        (call $delete (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
-        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
-    (if (i32.eq (local.get $op) (i32.const 101))
-      (then
-        (call $exists (local.get $b) (local.get $pp) (local.get $pl) (i32.const 128))
-        (if (i32.load8_u (i32.const 128))
-          (then (drop (call $fail (i32.const 132))))
-          (else (drop (call $ok (i32.const 132) (i32.const 1)))))))
-    (if (i32.eq (local.get $op) (i32.const 105))
-      (then
-        (call $increment (local.get $b) (local.get $pp) (local.get $pl) (i64.const 1) (i32.const 128))
-        (if (i32.load8_u (i32.const 128))
-          (then (drop (call $fail (i32.const 136))))
-          (else (drop (call $ok (i32.const 136) (i32.const 8)))))))
-    (if (i32.eq (local.get $op) (i32.const 108))
-      (then
-        (if (i32.eq (local.get $pl) (i32.const 8))
-          (then (call $list (local.get $b) (i32.const 1) (i64.load (local.get $pp)) (i32.const 128)))
-          (else (call $list (local.get $b) (i32.const 0) (i64.const 0) (i32.const 128))))
-        (if (i32.load8_u (i32.const 128))
-          (then (drop (call $fail (i32.const 136))))
-          (else
-            (i32.store8 (i32.const 1024) (i32.load8_u (i32.const 144)))
-            (i64.store (i32.const 1025) (i64.load (i32.const 152)))
-            (local.set $out (i32.const 1033))
-            (local.set $list (i32.load (i32.const 136)))
-            (local.set $n (i32.load (i32.const 140)))
-            (block $done (loop $next
-              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-              (local.set $entry (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 8))))
-              (memory.copy (local.get $out) (i32.load (local.get $entry)) (i32.load offset=4 (local.get $entry)))
-              (local.set $out (i32.add (local.get $out) (i32.load offset=4 (local.get $entry))))
-              (i32.store8 (local.get $out) (i32.const 10))
-              (local.set $out (i32.add (local.get $out) (i32.const 1)))
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br $next)))
-            (drop (call $ok (i32.const 1024) (i32.sub (local.get $out) (i32.const 1024))))))))
-    (if (i32.eq (local.get $op) (i32.const 83))
-      (then
-        (call $set_many (local.get $b) (i32.const 256) (i32.const 2) (i32.const 128))
-        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
-    (if (i32.eq (local.get $op) (i32.const 68))
-      (then
-        (call $delete_many (local.get $b) (i32.const 320) (i32.const 2) (i32.const 128))
-        (if (i32.load8_u (i32.const 128)) (then (drop (call $fail (i32.const 132)))))))
-    (if (i32.eq (local.get $op) (i32.const 77))
-      (then
-        (call $get_many (local.get $b) (i32.const 320) (i32.const 3) (i32.const 128))
-        (if (i32.load8_u (i32.const 128))
-          (then (drop (call $fail (i32.const 132))))
-          (else
-            (local.set $out (i32.const 1024))
-            (local.set $list (i32.load (i32.const 132)))
-            (local.set $n (i32.load (i32.const 136)))
-            (block $done (loop $next
-              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-              (local.set $entry (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 20))))
-              (if (i32.load8_u (local.get $entry))
-                (then
-                  (memory.copy (local.get $out) (i32.load offset=12 (local.get $entry)) (i32.load offset=16 (local.get $entry)))
-                  (local.set $out (i32.add (local.get $out) (i32.load offset=16 (local.get $entry))))))
-              (i32.store8 (local.get $out) (i32.const 44))
-              (local.set $out (i32.add (local.get $out) (i32.const 1)))
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br $next)))
-            (drop (call $ok (i32.const 1024) (i32.sub (local.get $out) (i32.const 1024))))))))
-    (call $drop_bucket (local.get $b))
-    (i32.const 64))
-)"#
-            );
-            componentize_with_wit(&wat, GUEST_WIT, "guest")
-        })
-        .clone()
+    GUEST.get_or_init(keyvalue_guest).clone()
 }
 
 /// A manifest importing the three interfaces, granted `buckets`.
@@ -767,7 +572,10 @@ fn check_warns_when_keyvalue_is_imported_without_a_grant() {
 async fn manifest_limits_bound_keyvalue_calls_in_either_isolation() {
     let _serial = serial();
     let mut host = host(KeyValue::default());
-    for (name, isolation) in [("in-process", Isolation::Main), ("worker", Isolation::Worker)] {
+    for (name, isolation) in [
+        ("in-process", Isolation::Main),
+        ("worker", Isolation::Worker),
+    ] {
         let mut manifest = manifest(name, isolation, &["default"]);
         manifest.limits.keyvalue.value = 8;
         manifest.limits.keyvalue.key = 4;

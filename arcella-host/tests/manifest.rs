@@ -7,10 +7,10 @@ use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::contract::{self, ComponentInfo};
 use arcella_host::diagnostic::{Code, Severity, line_column};
 use arcella_host::limits::Limits;
-use arcella_host::services::keyvalue::KeyValueLimits;
 use arcella_host::manifest::{
     self, ConfigValue, Isolation, MAX_MANIFEST_SIZE, Manifest, ManifestReport,
 };
+use arcella_host::services::keyvalue::KeyValueLimits;
 
 /// A manifest path whose folder does not exist, for manifests without `dirs`.
 const NOWHERE: &str = "/nonexistent/app/arcella.toml";
@@ -438,7 +438,12 @@ fn keyvalue_bounds_are_sizes_and_counts_within_their_maxima() {
         23,
     );
     assert!(help.contains("1MiB"), "{help}");
-    single(&limits("keyvalue-buckets = 0"), Code::LimitOutOfRange, 5, 20);
+    single(
+        &limits("keyvalue-buckets = 0"),
+        Code::LimitOutOfRange,
+        5,
+        20,
+    );
     single(&limits("keyvalue-page = \"10\""), Code::WrongType, 5, 17);
     single(
         &limits("keyvalue-key-size = \"big\""),

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use arcella_fixtures::{REALLOC, command_guest, componentize_with_wit};
+use arcella_fixtures::{command_guest, config_guest};
 use arcella_host::contract::{check_bytes, check_wit};
 use arcella_host::diagnostic::{Code, Diagnostic};
 use arcella_host::manifest::{ConfigValue, Manifest};
@@ -20,110 +20,11 @@ const LOGGING: &str = "wasi:logging/logging@0.1.0-draft";
 const PRESENT: &str = "CARGO_PKG_NAME";
 const MISSING: &str = "ARCELLA_TEST_VARIABLE_THAT_IS_NEVER_SET";
 
-/// The guest's world, with the two proposals' WIT as the runtimes that
-/// serve them define it (nested packages, so the guest needs no `deps/`).
-const GUEST_WIT: &str = r#"
-package test:services;
-
-package wasi:config@0.2.0-rc.1 {
-  interface store {
-    variant error { upstream(string), io(string) }
-    get: func(key: string) -> result<option<string>, error>;
-    get-all: func() -> result<list<tuple<string, string>>, error>;
-  }
-}
-
-package wasi:logging@0.1.0-draft {
-  interface logging {
-    enum level { trace, debug, info, warn, error, critical }
-    log: func(level: level, context: string, message: string);
-  }
-}
-
-world guest {
-  import wasi:config/store@0.2.0-rc.1;
-  import wasi:logging/logging@0.1.0-draft;
-  export arcella:component/lifecycle@0.1.0;
-  export arcella:component/handler@0.1.0;
-}
-"#;
-
-/// A module-world guest over `wasi:config` and `wasi:logging`.
-///
-/// `start` logs its first `[config]` value (info, context `start`).
-/// `handle` dispatches on the topic's first letter: `g`et the key in the
-/// payload (its value, or `none`), get-`a`ll (each pair logged as info with
-/// the key as context; replies the count as one byte), `l`og the payload at
-/// `critical` with context `config` and at `trace` with no context.
+/// The guest, built once: `arcella_fixtures::config_guest`, whose doc
+/// lists what each topic does (`g`et, get-`a`ll, `l`og).
 fn guest() -> Vec<u8> {
     static GUEST: OnceLock<Vec<u8>> = OnceLock::new();
-    GUEST
-        .get_or_init(|| {
-            let wat = format!(
-                r#"(module
-  (import "wasi:config/store@0.2.0-rc.1" "get" (func $get (param i32 i32 i32)))
-  (import "wasi:config/store@0.2.0-rc.1" "get-all" (func $get_all (param i32)))
-  (import "wasi:logging/logging@0.1.0-draft" "log" (func $log (param i32 i32 i32 i32 i32)))
-  (memory (export "memory") 1)
-  {REALLOC}
-  (data (i32.const 16) "none")
-  (data (i32.const 24) "config")
-  (data (i32.const 40) "start")
-  (func (export "arcella:component/lifecycle@0.1.0#start") (param $list i32) (param $len i32) (result i32)
-    (if (i32.gt_u (local.get $len) (i32.const 0))
-      (then (call $log (i32.const 2) (i32.const 40) (i32.const 5)
-        (i32.load offset=8 (local.get $list)) (i32.load offset=12 (local.get $list)))))
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/lifecycle@0.1.0#stop") (result i32)
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (i32.const 64))
-  (func (export "arcella:component/handler@0.1.0#handle") (param $tp i32) (param $tl i32) (param $pp i32) (param $pl i32) (result i32)
-    (local $first i32) (local $list i32) (local $n i32) (local $i i32) (local $entry i32)
-    (local.set $first (i32.load8_u (local.get $tp)))
-    (i32.store8 (i32.const 64) (i32.const 0))
-    (if (i32.eq (local.get $first) (i32.const 103))
-      (then
-        (call $get (local.get $pp) (local.get $pl) (i32.const 128))
-        (if (i32.ne (i32.load8_u (i32.const 128)) (i32.const 0)) (then unreachable))
-        (if (i32.eq (i32.load8_u (i32.const 132)) (i32.const 1))
-          (then
-            (i32.store (i32.const 68) (i32.load (i32.const 136)))
-            (i32.store (i32.const 72) (i32.load (i32.const 140))))
-          (else
-            (i32.store (i32.const 68) (i32.const 16))
-            (i32.store (i32.const 72) (i32.const 4))))
-        (return (i32.const 64))))
-    (if (i32.eq (local.get $first) (i32.const 97))
-      (then
-        (call $get_all (i32.const 160))
-        (if (i32.ne (i32.load8_u (i32.const 160)) (i32.const 0)) (then unreachable))
-        (local.set $list (i32.load (i32.const 164)))
-        (local.set $n (i32.load (i32.const 168)))
-        (block $done (loop $next
-          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-          (local.set $entry (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 16))))
-          (call $log (i32.const 2)
-            (i32.load (local.get $entry)) (i32.load offset=4 (local.get $entry))
-            (i32.load offset=8 (local.get $entry)) (i32.load offset=12 (local.get $entry)))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br $next)))
-        (i32.store8 (i32.const 80) (local.get $n))
-        (i32.store (i32.const 68) (i32.const 80))
-        (i32.store (i32.const 72) (i32.const 1))
-        (return (i32.const 64))))
-    (if (i32.eq (local.get $first) (i32.const 108))
-      (then
-        (call $log (i32.const 5) (i32.const 24) (i32.const 6) (local.get $pp) (local.get $pl))
-        (call $log (i32.const 0) (i32.const 0) (i32.const 0) (local.get $pp) (local.get $pl))))
-    (i32.store (i32.const 68) (local.get $pp))
-    (i32.store (i32.const 72) (local.get $pl))
-    (i32.const 64))
-)"#
-            );
-            componentize_with_wit(&wat, GUEST_WIT, "guest")
-        })
-        .clone()
+    GUEST.get_or_init(config_guest).clone()
 }
 
 /// The records the host's observer heard, in order.

@@ -4,8 +4,10 @@
 //! terms; keeping them in a crate of their own lets a component crate's
 //! tests name them without compiling the host (and wasmtime) themselves.
 
+pub mod service_call;
 mod terminal_text;
 
+pub use service_call::{Answer, Preview, ServiceCall};
 pub use terminal_text::{Escaped, escape};
 
 /// Severity of a guest's log record.

@@ -92,6 +92,7 @@ http = ["api.example.com", "*.example.org", "[::1]:80"]
             ("count".to_string(), "16".to_string()),
         ]
         .into(),
+        report_service_calls: true,
     };
     let wasm = wat::parse_str(arcella_fuzz::TRIVIAL_COMPONENT).expect("component");
     let key = || "hello#1".to_string();

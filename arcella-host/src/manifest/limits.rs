@@ -127,7 +127,13 @@ fn read_bound(
         }
         _ => {
             let expected = if size { "string" } else { "integer" };
-            report_wrong_type(findings, &format!("limits.{key}"), expected, value, &example);
+            report_wrong_type(
+                findings,
+                &format!("limits.{key}"),
+                expected,
+                value,
+                &example,
+            );
             return None;
         }
     };

@@ -29,6 +29,8 @@ pub struct Overrides {
     pub dirs: Vec<DirGrant>,
     /// `[capabilities] http` entries, added.
     pub http: Vec<String>,
+    /// `[capabilities] keyvalue` buckets, added.
+    pub keyvalue: Vec<String>,
     /// `[config]` entries; each replaces the manifest's value, else is added last.
     pub config: Vec<(String, String)>,
     /// `[module] isolation`; `Main` also sets `trusted` and `async`, which
@@ -63,6 +65,11 @@ impl Overrides {
             manifest.capabilities.dirs.push(grant);
         }
         manifest.capabilities.http.extend(self.http.iter().cloned());
+        for bucket in &self.keyvalue {
+            if !manifest.capabilities.keyvalue.contains(bucket) {
+                manifest.capabilities.keyvalue.push(bucket.clone());
+            }
+        }
         for (key, value) in &self.config {
             let value = super::ConfigValue::Text(value.clone());
             match manifest.config.iter_mut().find(|(known, _)| known == key) {
@@ -89,6 +96,7 @@ mod tests {
         let mut manifest = Manifest::defaults("m", Path::new("/crate"));
         manifest.config = vec![("greeting".into(), "hello".into())];
         manifest.capabilities.env = vec![EnvGrant::parse("A=1").unwrap()];
+        manifest.capabilities.keyvalue = vec!["default".into()];
         let overrides = Overrides {
             fuel: Some(7),
             env: vec![EnvGrant::parse("A=2").unwrap()],
@@ -97,10 +105,12 @@ mod tests {
                 ("greeting".into(), "hi".into()),
                 ("extra".into(), "x".into()),
             ],
+            keyvalue: vec!["default".into(), "sessions".into()],
             isolation: Some(Isolation::Main),
             ..Overrides::default()
         };
         overrides.apply(&mut manifest, Path::new("/base"));
+        assert_eq!(manifest.capabilities.keyvalue, ["default", "sessions"]);
         assert_eq!(manifest.limits.fuel, 7);
         assert_eq!(
             manifest.capabilities.env,

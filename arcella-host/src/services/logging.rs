@@ -113,7 +113,6 @@ impl From<WitLevel> for Level {
     }
 }
 
-
 /// One record a guest logged.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogRecord {

@@ -12,6 +12,7 @@
 //! `GuestState` (built in `Sandbox::store`), and its grant
 //! in [`Capabilities`](crate::capabilities::Capabilities).
 
+pub mod calls;
 pub mod config;
 pub mod keyvalue;
 pub mod logging;

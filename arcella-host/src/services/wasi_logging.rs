@@ -20,21 +20,10 @@ use crate::store::GuestState;
 mod bindings {
     #![allow(missing_docs)]
 
-    // The draft's WIT, as wasmCloud and the WASI proposal
-    // (github.com/WebAssembly/wasi-logging) define it.
+    // The draft's WIT, as wasmCloud and the WASI proposal define it: the
+    // repository's `wit/deps/logging.wit`, which guests build against too.
     wasmtime::component::bindgen!({
-        inline: "
-            package wasi:logging@0.1.0-draft;
-
-            interface logging {
-                enum level { trace, debug, info, warn, error, critical }
-                log: func(level: level, context: string, message: string);
-            }
-
-            world imports {
-                import logging;
-            }
-        ",
+        path: "../wit/deps/logging.wit",
         world: "wasi:logging/imports",
     });
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::http::{HttpService, ServeOptions};
 use crate::loaded::Loaded;
 use crate::placement::Local;
+use crate::services::calls::{ServiceCall, ServiceCallCallback};
 use crate::services::keyvalue::{KeyValue, remote};
 use crate::services::logging::LogRecord;
 use crate::services::outbound_http::OutboundRecord;
@@ -189,10 +190,12 @@ impl HttpServer {
     }
 }
 
-/// What a worker's stores are built from: its guests' logs and outbound
-/// records go back to the host as events; module output is dropped.
+/// What a worker's stores are built from: its guests' logs, outbound
+/// records and (if the host listens) service calls go back to the host as
+/// events; module output is dropped.
 fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSettings {
     let (log_writer, outbound_writer) = (writer.clone(), writer.clone());
+    let calls_writer = writer.clone();
     SandboxSettings {
         limits: settings.limits.clone(),
         capabilities: settings.capabilities.clone(),
@@ -206,6 +209,13 @@ fn sandbox_settings(settings: &WireSettings, writer: &FrameWriter) -> SandboxSet
             on_outbound: Some(Arc::new(move |record: &OutboundRecord| {
                 let _ = send(&outbound_writer, &Event::Outbound(record.clone()));
             })),
+            on_service_call: settings
+                .report_service_calls
+                .then(|| -> ServiceCallCallback {
+                    Arc::new(move |call: &ServiceCall| {
+                        let _ = send(&calls_writer, &Event::ServiceCall(call.clone()));
+                    })
+                }),
         },
         backends: settings.backends.clone(),
         config: settings.config.clone(),

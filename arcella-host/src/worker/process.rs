@@ -166,6 +166,11 @@ impl WorkerProcess {
                             on_outbound(&record);
                         }
                     }
+                    Ok(Some(Event::ServiceCall(call))) => {
+                        if let Some(on_service_call) = &observers.on_service_call {
+                            on_service_call(&call);
+                        }
+                    }
                     Ok(Some(Event::Output(stream, bytes))) => {
                         let sink = if stream == Stream::Stdout {
                             &stdout_sink
@@ -266,6 +271,11 @@ impl WorkerProcess {
                     Some(Event::Outbound(record)) => {
                         if let Some(on_outbound) = &observers.on_outbound {
                             on_outbound(&record);
+                        }
+                    }
+                    Some(Event::ServiceCall(call)) => {
+                        if let Some(on_service_call) = &observers.on_service_call {
+                            on_service_call(&call);
                         }
                     }
                     Some(Event::Output(stream, bytes)) => {

@@ -2,7 +2,8 @@
 //!
 //! A frame is a little-endian `u32` length and that many bytes of `postcard`.
 //! The host sends one [`Request`] at a time; the worker answers with any
-//! number of [`Event::Log`] and [`Event::Output`] frames, then one [`Event::Reply`].
+//! number of [`Event::Log`], [`Event::Output`], [`Event::Outbound`] and
+//! [`Event::ServiceCall`] frames, then one [`Event::Reply`].
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use crate::kind::ComponentKind;
 use crate::limits::Limits;
 pub use crate::placement::{Done, Op};
 use crate::services::Backends;
+use crate::services::calls::ServiceCall;
 use crate::services::config::ConfigValues;
 use crate::services::logging::LogRecord;
 use crate::services::outbound_http::OutboundRecord;
@@ -98,6 +100,9 @@ pub enum Event {
     Output(Stream, #[serde(with = "serde_bytes")] Vec<u8>),
     /// An outbound request the host denied or mocked, as it happens.
     Outbound(OutboundRecord),
+    /// A guest's call to `wasi:keyvalue` or `wasi:config`, as it happens
+    /// (only when [`WireSettings::report_service_calls`] asks for them).
+    ServiceCall(ServiceCall),
     /// The answer to the current request.
     Reply(Result<Reply, Error>),
 }
@@ -136,6 +141,9 @@ pub struct WireSettings {
     pub backends: Backends,
     /// The resolved `[config]` (its `Debug` shows keys only).
     pub config: ConfigValues,
+    /// Whether to send the guests' service calls back as events: only when
+    /// the host has someone to tell, since each is a frame.
+    pub report_service_calls: bool,
 }
 
 /// Writes one frame.

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasSelf, Linker, Resource};
 
+use super::calls::{Answer, Preview, ServiceCall};
 use super::{CapabilityNeed, Provided, Service};
 use crate::error::{Error as HostError, Result as HostResult};
 use crate::store::GuestState;
@@ -404,11 +405,18 @@ impl KeyValue {
         let mut pairs = Vec::new();
         let mut skip = 0;
         loop {
-            let (keys, more) = self.backend.keys(bucket, skip, PAGE).map_err(Failure::into_message)?;
+            let (keys, more) = self
+                .backend
+                .keys(bucket, skip, PAGE)
+                .map_err(Failure::into_message)?;
             skip += keys.len();
             for key in keys {
                 // A key deleted since it was listed is left out.
-                if let Some(value) = self.backend.get(bucket, &key).map_err(Failure::into_message)? {
+                if let Some(value) = self
+                    .backend
+                    .get(bucket, &key)
+                    .map_err(Failure::into_message)?
+                {
                     pairs.push((key, value));
                 }
             }
@@ -488,6 +496,11 @@ impl KeyValueState {
     }
 }
 
+/// The interfaces, as a [`ServiceCall`] names them.
+const STORE: &str = "wasi:keyvalue/store";
+const ATOMICS: &str = "wasi:keyvalue/atomics";
+const BATCH: &str = "wasi:keyvalue/batch";
+
 impl GuestState {
     /// The bucket behind `handle`, and the state, after the refusal check.
     fn bucket(&self, handle: &Resource<Bucket>) -> Result<(Arc<str>, &KeyValueState), Error> {
@@ -501,27 +514,31 @@ impl GuestState {
             .map_err(|error| Error::Other(error.to_string()))?;
         Ok((bucket.name.clone(), state))
     }
-}
 
-impl store::Host for GuestState {
-    fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, Error> {
+    /// A record of `operation` on the bucket behind `handle`, to report.
+    fn keyvalue_call(
+        &self,
+        interface: &str,
+        operation: &str,
+        handle: &Resource<Bucket>,
+    ) -> ServiceCall {
+        let bucket = self.table().get(handle).ok().map(|bucket| &*bucket.name);
+        ServiceCall::new(self.module(), interface, operation).bucket(bucket)
+    }
+
+    fn open_bucket(&mut self, name: &str) -> Result<Resource<Bucket>, Error> {
         let state = &self.keyvalue;
         if let Some(reason) = state.refused {
             return Err(Error::Other(reason.to_string()));
         }
-        let name = if identifier.is_empty() {
-            DEFAULT_BUCKET.to_string()
-        } else {
-            identifier
-        };
-        if let Err(problem) = check_bucket_name(&name) {
+        if let Err(problem) = check_bucket_name(name) {
             return Err(Error::Other(problem));
         }
-        if !state.grants(&name) {
+        if !state.grants(name) {
             tracing::warn!(
                 "module `{}` was denied the keyvalue bucket `{name}`; to grant it, write under [capabilities]: {}",
                 self.module,
-                state.manifest_line(&name)
+                state.manifest_line(name)
             );
             return Err(Error::AccessDenied);
         }
@@ -538,25 +555,141 @@ impl store::Host for GuestState {
         self.keyvalue.open += 1;
         Ok(handle)
     }
+
+    fn read(&self, bucket: &Resource<Bucket>, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let (name, state) = self.bucket(bucket)?;
+        state.check_key(key)?;
+        Ok(state.store.call(|backend| backend.get(&name, key))?)
+    }
+
+    fn write(&self, bucket: &Resource<Bucket>, pairs: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        let (name, state) = self.bucket(bucket)?;
+        let mut total = 0usize;
+        for (key, value) in pairs {
+            state.check_key(key)?;
+            state.check_value(value)?;
+            total = total.saturating_add(value.len());
+        }
+        if total > KeyValueLimits::MAX_BATCH {
+            return Err(Error::Other(format!(
+                "the batch holds {total} bytes of values; one set-many carries at most {} bytes",
+                KeyValueLimits::MAX_BATCH
+            )));
+        }
+        Ok(state.store.call(|backend| backend.set_many(&name, pairs))?)
+    }
+
+    fn remove(&self, bucket: &Resource<Bucket>, keys: &[String]) -> Result<(), Error> {
+        let (name, state) = self.bucket(bucket)?;
+        for key in keys {
+            state.check_key(key)?;
+        }
+        Ok(state
+            .store
+            .call(|backend| backend.delete_many(&name, keys))?)
+    }
+
+    fn page(&self, bucket: &Resource<Bucket>, cursor: Option<u64>) -> Result<KeyResponse, Error> {
+        let (name, state) = self.bucket(bucket)?;
+        let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
+        let (keys, more) = state
+            .store
+            .call(|backend| backend.keys(&name, skip, state.limits.page))?;
+        let cursor = more.then(|| (skip + keys.len()) as u64);
+        Ok(KeyResponse { keys, cursor })
+    }
+
+    fn add(&self, bucket: &Resource<Bucket>, key: &str, delta: u64) -> Result<u64, Error> {
+        let (name, state) = self.bucket(bucket)?;
+        state.check_key(key)?;
+        Ok(state
+            .store
+            .call(|backend| backend.increment(&name, key, delta))?)
+    }
+}
+
+/// A record's result: the answer `answer` makes of the value, or the error
+/// as the guest saw it.
+fn outcome<T>(
+    result: &Result<T, Error>,
+    answer: impl FnOnce(&T) -> Answer,
+) -> Result<Answer, String> {
+    result.as_ref().map(answer).map_err(|error| match error {
+        Error::NoSuchStore => "no-such-store".to_string(),
+        Error::AccessDenied => "access-denied".to_string(),
+        Error::Other(message) => format!("other: {message}"),
+    })
+}
+
+fn value(found: Option<&Vec<u8>>) -> Option<Preview> {
+    found.map(|value| Preview::of(value))
+}
+
+// Each function the guest calls does its work, then reports it (a record is
+// made only when the embedder listens, see `GuestState::report`).
+
+impl store::Host for GuestState {
+    fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, Error> {
+        let name = if identifier.is_empty() {
+            DEFAULT_BUCKET.to_string()
+        } else {
+            identifier
+        };
+        let opened = self.open_bucket(&name);
+        self.report(|| {
+            ServiceCall::new(self.module(), STORE, "open")
+                .bucket(Some(&name))
+                .answered(outcome(&opened, |_| Answer::Done))
+        });
+        opened
+    }
 }
 
 impl store::HostBucket for GuestState {
     fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>, Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        state.check_key(&key)?;
-        Ok(state.store.call(|backend| backend.get(&name, &key))?)
+        let found = self.read(&bucket, &key);
+        self.report(|| {
+            self.keyvalue_call(STORE, "get", &bucket)
+                .key(&key)
+                .answered(outcome(&found, |found| {
+                    Answer::Value(value(found.as_ref()))
+                }))
+        });
+        found
     }
 
     fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<(), Error> {
-        batch::Host::set_many(self, bucket, vec![(key, value)])
+        let pairs = [(key, value)];
+        let written = self.write(&bucket, &pairs);
+        self.report(|| {
+            let [(key, value)] = &pairs;
+            self.keyvalue_call(STORE, "set", &bucket)
+                .key(key)
+                .value(value)
+                .answered(outcome(&written, |()| Answer::Done))
+        });
+        written
     }
 
     fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Result<(), Error> {
-        batch::Host::delete_many(self, bucket, vec![key])
+        let keys = [key];
+        let removed = self.remove(&bucket, &keys);
+        self.report(|| {
+            self.keyvalue_call(STORE, "delete", &bucket)
+                .key(&keys[0])
+                .answered(outcome(&removed, |()| Answer::Done))
+        });
+        removed
     }
 
     fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Result<bool, Error> {
-        Ok(store::HostBucket::get(self, bucket, key)?.is_some())
+        let exists = self.read(&bucket, &key).map(|found| found.is_some());
+        self.report(|| {
+            self.keyvalue_call(STORE, "exists", &bucket)
+                .key(&key)
+                .answered(outcome(&exists, |exists| Answer::Exists(*exists)))
+        });
+        exists
     }
 
     fn list_keys(
@@ -564,13 +697,17 @@ impl store::HostBucket for GuestState {
         bucket: Resource<Bucket>,
         cursor: Option<u64>,
     ) -> Result<KeyResponse, Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        let skip = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
-        let (keys, more) = state
-            .store
-            .call(|backend| backend.keys(&name, skip, state.limits.page))?;
-        let cursor = more.then(|| (skip + keys.len()) as u64);
-        Ok(KeyResponse { keys, cursor })
+        let page = self.page(&bucket, cursor);
+        self.report(|| ServiceCall {
+            cursor,
+            ..self
+                .keyvalue_call(STORE, "list-keys", &bucket)
+                .answered(outcome(&page, |page| Answer::Keys {
+                    keys: page.keys.clone(),
+                    cursor: page.cursor,
+                }))
+        });
+        page
     }
 
     fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -587,11 +724,15 @@ impl atomics::Host for GuestState {
         key: String,
         delta: u64,
     ) -> Result<u64, Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        state.check_key(&key)?;
-        Ok(state
-            .store
-            .call(|backend| backend.increment(&name, &key, delta))?)
+        let counter = self.add(&bucket, &key, delta);
+        self.report(|| ServiceCall {
+            delta: Some(delta),
+            ..self
+                .keyvalue_call(ATOMICS, "increment", &bucket)
+                .key(&key)
+                .answered(outcome(&counter, |counter| Answer::Counter(*counter)))
+        });
+        counter
     }
 }
 
@@ -601,14 +742,24 @@ impl batch::Host for GuestState {
         bucket: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Result<Vec<Option<(String, Vec<u8>)>>, Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        keys.into_iter()
-            .map(|key| {
-                state.check_key(&key)?;
-                let value = state.store.call(|backend| backend.get(&name, &key))?;
-                Ok(value.map(|value| (key, value)))
-            })
-            .collect()
+        let found = keys
+            .iter()
+            .map(|key| Ok(self.read(&bucket, key)?.map(|value| (key.clone(), value))))
+            .collect::<Result<Vec<_>, Error>>();
+        self.report(|| ServiceCall {
+            keys: keys.clone(),
+            ..self
+                .keyvalue_call(BATCH, "get-many", &bucket)
+                .answered(outcome(&found, |found| {
+                    Answer::Values(
+                        found
+                            .iter()
+                            .map(|pair| value(pair.as_ref().map(|(_, value)| value)))
+                            .collect(),
+                    )
+                }))
+        });
+        found
     }
 
     fn set_many(
@@ -616,32 +767,29 @@ impl batch::Host for GuestState {
         bucket: Resource<Bucket>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        let mut total = 0usize;
-        for (key, value) in &key_values {
-            state.check_key(key)?;
-            state.check_value(value)?;
-            total = total.saturating_add(value.len());
-        }
-        if total > KeyValueLimits::MAX_BATCH {
-            return Err(Error::Other(format!(
-                "the batch holds {total} bytes of values; one set-many carries at most {} bytes",
-                KeyValueLimits::MAX_BATCH
-            )));
-        }
-        Ok(state
-            .store
-            .call(|backend| backend.set_many(&name, &key_values))?)
+        let written = self.write(&bucket, &key_values);
+        self.report(|| ServiceCall {
+            keys: key_values.iter().map(|(key, _)| key.clone()).collect(),
+            values: key_values
+                .iter()
+                .map(|(_, value)| Preview::of(value))
+                .collect(),
+            ..self
+                .keyvalue_call(BATCH, "set-many", &bucket)
+                .answered(outcome(&written, |()| Answer::Done))
+        });
+        written
     }
 
     fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Result<(), Error> {
-        let (name, state) = self.bucket(&bucket)?;
-        for key in &keys {
-            state.check_key(key)?;
-        }
-        Ok(state
-            .store
-            .call(|backend| backend.delete_many(&name, &keys))?)
+        let removed = self.remove(&bucket, &keys);
+        self.report(|| ServiceCall {
+            keys: keys.clone(),
+            ..self
+                .keyvalue_call(BATCH, "delete-many", &bucket)
+                .answered(outcome(&removed, |()| Answer::Done))
+        });
+        removed
     }
 }
 
