@@ -125,6 +125,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Grants the key-value bucket `bucket`, written as in `[capabilities]
+    /// keyvalue` (`default` is the bucket of `open("")`; `*` grants any),
+    /// besides those the manifest grants.
+    pub fn allow_keyvalue(mut self, bucket: &str) -> Self {
+        self.overrides.keyvalue.push(bucket.to_string());
+        self
+    }
+
     /// Sets `[config]` `key` to `value` (replacing the manifest's, else added
     /// last): the module's `start` receives it, and `wasi:config` serves it.
     pub fn config(mut self, key: &str, value: &str) -> Self {
@@ -135,8 +143,11 @@ impl HarnessBuilder {
     }
 
     /// Fills the key-value bucket `bucket` with `pairs` before the component
-    /// is installed (each harness has a fresh store in memory). The
-    /// component still needs `[capabilities] keyvalue` to open it.
+    /// is installed (each harness has a fresh store in memory, which the
+    /// guest reaches in either isolation; read it back with
+    /// [`Harness::keyvalue`](crate::Harness::keyvalue)). Seeding grants
+    /// nothing: the manifest's `[capabilities] keyvalue` (or
+    /// [`allow_keyvalue`](Self::allow_keyvalue)) decides what the guest may open.
     pub fn keyvalue<K, V>(mut self, bucket: &str, pairs: impl IntoIterator<Item = (K, V)>) -> Self
     where
         K: Into<String>,
@@ -152,7 +163,10 @@ impl HarnessBuilder {
             .find(|(name, _)| name == bucket)
         {
             Some((_, seeded)) => seeded.extend(pairs),
-            None => self.settings.keyvalue.push((bucket.to_string(), pairs.collect())),
+            None => self
+                .settings
+                .keyvalue
+                .push((bucket.to_string(), pairs.collect())),
         }
         self
     }
@@ -198,7 +212,7 @@ impl HarnessBuilder {
     /// requests no mock matches are refused, and `[capabilities] http` still
     /// decides which hosts the guest may call. Each request is in the trace.
     pub fn mock_http(mut self, mock: HttpMock) -> Self {
-        self.settings.mocks.push(mock.to_wire());
+        self.settings.mocks.push(mock.into_wire());
         self
     }
 

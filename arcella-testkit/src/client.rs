@@ -215,10 +215,7 @@ impl HostProcess {
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
-                format!(
-                    "at {} {problem}; it was stopped",
-                    self.exe.display()
-                )
+                format!("at {} {problem}; it was stopped", self.exe.display())
             }
         };
         drop(child);
@@ -231,12 +228,16 @@ impl Connection {
     /// Sends `request` and reads its reply.
     pub(crate) fn ask(&mut self, request: &Request) -> Result<Reply, Error> {
         if let Err(error) = write_frame(&mut self.stream, request) {
-            return Err(self.host.lost(&format!("did not take the request: {error}")));
+            return Err(self
+                .host
+                .lost(&format!("did not take the request: {error}")));
         }
         match read_frame::<Reply>(&mut self.stream) {
             Ok(Some(reply)) => Ok(reply),
             Ok(None) => Err(self.host.lost("closed the connection")),
-            Err(error) => Err(self.host.lost(&format!("sent an unreadable reply: {error}"))),
+            Err(error) => Err(self
+                .host
+                .lost(&format!("sent an unreadable reply: {error}"))),
         }
     }
 

@@ -98,7 +98,9 @@ pub enum Error {
         theirs: u32,
     },
     /// The host process could not be started, or went away.
-    #[error("the Arcella host process {what}\n  help: the next harness starts a fresh host; if this repeats, run the test alone with ARCELLA_LOG=debug to see the host's log")]
+    #[error(
+        "the Arcella host process {what}\n  help: the next harness starts a fresh host; if this repeats, run the test alone with ARCELLA_LOG=debug to see the host's log"
+    )]
     HostLost {
         /// What happened to it, e.g. `at … crashed (killed by signal 9)`.
         what: String,

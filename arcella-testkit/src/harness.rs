@@ -9,11 +9,12 @@ use crate::builder::HarnessBuilder;
 use crate::error::{Cause, Error, StepError};
 use crate::protocol::{self, OutboundCall, Overrides, Reply, Request, StepReport, StepValue};
 use crate::session::{Session, unexpected};
-use crate::trace::{Action, Bytes, Failure, Log, Outbound, OutboundAnswer, Output, Step, StepResult, Trace};
+use crate::trace::{
+    Action, Bytes, Failure, Log, Outbound, OutboundAnswer, Output, Step, StepResult, Trace,
+};
 
 /// Largest response body [`Harness::request`] reads.
 pub const MAX_RESPONSE_BODY: usize = 16 << 20;
-
 
 /// One component under test, in a host of its own.
 ///
@@ -329,7 +330,10 @@ impl Harness {
     )]
     pub fn update(&mut self, next: HarnessBuilder) -> Outcome<()> {
         let setup = next.setup(Some(&self.overrides));
-        let reply = self.session.borrow_mut().ask(Request::Update(Box::new(setup)));
+        let reply = self
+            .session
+            .borrow_mut()
+            .ask(Request::Update(Box::new(setup)));
         let version = match &reply {
             Ok(Reply::Step(report)) => report.version.clone(),
             _ => None,
@@ -433,7 +437,9 @@ impl Harness {
     ) -> Outcome<T> {
         let report = match reply {
             Ok(Reply::Step(report)) => *report,
-            Ok(Reply::Failed(error)) | Err(error) => StepReport::failed(Cause::Setup(Box::new(error))),
+            Ok(Reply::Failed(error)) | Err(error) => {
+                StepReport::failed(Cause::Setup(Box::new(error)))
+            }
             Ok(other) => StepReport::failed(Cause::Setup(Box::new(unexpected(&other)))),
         };
         if let Some(kind) = report.kind {
@@ -448,6 +454,7 @@ impl Harness {
             .map(|(level, message)| Log { level, message })
             .collect();
         let outbound: Vec<Outbound> = report.outbound.into_iter().map(Outbound::from).collect();
+        let service_calls = report.services;
         let fuel = report.fuel.filter(|_| self.fuel_in_trace);
         let number = self.steps.len() + 1;
         let result = report.result.and_then(|reply| {
@@ -463,6 +470,7 @@ impl Harness {
                     action,
                     logs,
                     outbound,
+                    service_calls,
                     result,
                     fuel,
                 });
@@ -474,6 +482,7 @@ impl Harness {
                     action: action.clone(),
                     logs: logs.clone(),
                     outbound,
+                    service_calls,
                     result: StepResult::Error(failure),
                     fuel: fuel.filter(|_| matches!(cause, Cause::Guest(_))),
                 });
@@ -487,7 +496,11 @@ impl Harness {
         let (kind, limit, message) = match cause {
             Cause::Guest(message) => ("guest-error".to_string(), None, message.clone()),
             Cause::Setup(error) => (setup_kind(error).to_string(), None, error.to_string()),
-            Cause::Host(error) => (error.kind.clone(), error.limit.clone(), error.message.clone()),
+            Cause::Host(error) => (
+                error.kind.clone(),
+                error.limit.clone(),
+                error.message.clone(),
+            ),
         };
         Failure {
             kind,
@@ -521,6 +534,7 @@ impl StepReport {
         Self {
             logs: Vec::new(),
             outbound: Vec::new(),
+            services: Vec::new(),
             result: Err(cause),
             fuel: None,
             kind: None,
@@ -556,6 +570,17 @@ impl Bucket {
             .iter()
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.0.as_slice())
+    }
+
+    /// The value of `key` as text, if the bucket has it and it is UTF-8.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Its keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(key, _)| key.as_str())
     }
 
     /// How many pairs it has.

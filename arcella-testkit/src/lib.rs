@@ -6,8 +6,10 @@
 //! started once per test binary (`cargo arcella test` points the testkit at
 //! itself; else `ARCELLA_HOST` or `cargo-arcella` on `PATH`), so a
 //! component crate's tests compile no wasmtime of their own; with the
-//! `embedded` feature the host runs in the test process instead. Each step is recorded in a [`Trace`] (calls,
-//! replies, errors, guest logs, fuel) made to be snapshotted with `insta`:
+//! `embedded` feature the host runs in the test process instead. Each step
+//! is recorded in a [`Trace`] (calls, replies, errors, guest logs, its
+//! calls to `wasi:keyvalue` and `wasi:config`, fuel) made to be
+//! snapshotted with `insta`:
 //!
 //! ```no_run
 //! use arcella_testkit::Harness;
@@ -20,8 +22,9 @@
 //!
 //! Commands are run with [`Harness::run`], HTTP components answer
 //! [`Harness::request`], and their outbound requests are answered by
-//! [`HttpMock`]s, never by the network. Key-value buckets are seeded with
-//! [`HarnessBuilder::keyvalue`] and read back with [`Harness::keyvalue`].
+//! [`HttpMock`]s, never by the network. Each harness has a key-value store
+//! of its own, in memory: seed a bucket with [`HarnessBuilder::keyvalue`],
+//! read it back with [`Harness::keyvalue`].
 
 mod builder;
 mod client;
@@ -35,15 +38,13 @@ mod session;
 pub mod trace;
 
 pub use arcella_types::{ComponentKind, Isolation, Level, ModuleState};
-pub use builder::{
-    COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HOST_ENV, HarnessBuilder, WORKER_EXE_ENV,
-};
+pub use builder::{COMPONENT_ENV, DEFAULT_CAPTURE_LIMIT, HOST_ENV, HarnessBuilder, WORKER_EXE_ENV};
 #[cfg(feature = "embedded")]
 pub use engine::server::run_if_host;
 pub use error::{Error, HostError, StepError};
 pub use harness::{Bucket, Harness, HttpResponse, MAX_RESPONSE_BODY, Outcome, RunOutput};
-pub use protocol::{HOST_MODE_ENV, PROTOCOL};
 pub use mock::HttpMock;
+pub use protocol::{HOST_MODE_ENV, PROTOCOL};
 pub use trace::Trace;
 
 #[doc(hidden)]

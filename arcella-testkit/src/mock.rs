@@ -77,14 +77,14 @@ impl HttpMock {
     }
 
     /// The mock as the host receives it.
-    pub(crate) fn to_wire(&self) -> Mock {
+    pub(crate) fn into_wire(self) -> Mock {
         Mock {
-            method: self.method.clone(),
-            url: self.url.clone(),
-            headers: self.headers.clone(),
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
             status: self.status,
-            response_headers: self.response_headers.clone(),
-            body: self.body.clone(),
+            response_headers: self.response_headers,
+            body: self.body,
         }
     }
 }

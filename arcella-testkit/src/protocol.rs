@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use crate::error::{Error, HostError};
-use arcella_types::{ComponentKind, Isolation, Level, ModuleState};
+use arcella_types::{ComponentKind, Isolation, Level, ModuleState, ServiceCall};
 
 /// The protocol version; both sides must speak the same one.
 pub const PROTOCOL: u32 = 1;
@@ -59,6 +59,7 @@ pub(crate) struct Overrides {
     pub env: Vec<(String, String)>,
     pub dirs: Vec<String>,
     pub http: Vec<String>,
+    pub keyvalue: Vec<String>,
     pub config: Vec<(String, String)>,
     pub isolation: Option<Isolation>,
 }
@@ -74,6 +75,9 @@ pub(crate) struct Mock {
     pub body: Vec<u8>,
 }
 
+/// A key-value bucket and the pairs it holds before install.
+pub(crate) type Seed = (String, Vec<(String, Vec<u8>)>);
+
 /// Settings of the harness itself, not of the module.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Settings {
@@ -83,7 +87,7 @@ pub(crate) struct Settings {
     pub capture_limit: u64,
     pub mocks: Vec<Mock>,
     /// Buckets filled before the component is installed.
-    pub keyvalue: Vec<(String, Vec<(String, Vec<u8>)>)>,
+    pub keyvalue: Vec<Seed>,
 }
 
 /// A component to install, and everything a test put over it.
@@ -159,6 +163,8 @@ pub(crate) struct StepReport {
     pub logs: Vec<(Level, String)>,
     /// Its outbound HTTP requests, in order.
     pub outbound: Vec<OutboundCall>,
+    /// Its calls to `wasi:keyvalue` and `wasi:config`, in order.
+    pub services: Vec<ServiceCall>,
     /// What came back.
     pub result: Result<StepValue, Cause>,
     /// Fuel the call consumed, when the host measured it.
@@ -218,20 +224,29 @@ pub(crate) enum Cause {
 }
 
 /// Writes one frame: its length, then `message`.
-pub(crate) fn write_frame(writer: &mut impl Write, message: &impl serde::Serialize) -> std::io::Result<()> {
+pub(crate) fn write_frame(
+    writer: &mut impl Write,
+    message: &impl serde::Serialize,
+) -> std::io::Result<()> {
     let mut frame = postcard::to_extend(message, vec![0u8; 4]).map_err(std::io::Error::other)?;
     let len = frame.len() - 4;
     let header = u32::try_from(len)
         .ok()
         .filter(|_| len <= MAX_FRAME)
-        .ok_or_else(|| std::io::Error::other(format!("a frame of {len} bytes is over the {MAX_FRAME}-byte limit")))?;
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "a frame of {len} bytes is over the {MAX_FRAME}-byte limit"
+            ))
+        })?;
     frame[..4].copy_from_slice(&header.to_le_bytes());
     writer.write_all(&frame)?;
     writer.flush()
 }
 
 /// Reads one frame; `Ok(None)` when the other side closed cleanly before it.
-pub(crate) fn read_frame<T: serde::de::DeserializeOwned>(reader: &mut impl Read) -> std::io::Result<Option<T>> {
+pub(crate) fn read_frame<T: serde::de::DeserializeOwned>(
+    reader: &mut impl Read,
+) -> std::io::Result<Option<T>> {
     let mut header = [0u8; 4];
     match reader.read_exact(&mut header) {
         Ok(()) => {}
@@ -247,7 +262,10 @@ pub(crate) fn read_frame<T: serde::de::DeserializeOwned>(reader: &mut impl Read)
     let mut bytes = vec![0; len];
     reader.read_exact(&mut bytes)?;
     postcard::from_bytes(&bytes).map(Some).map_err(|error| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("an unreadable frame: {error}"))
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("an unreadable frame: {error}"),
+        )
     })
 }
 
@@ -258,9 +276,18 @@ mod tests {
     #[test]
     fn frames_round_trip_and_garbage_is_an_error() {
         let mut frame = Vec::new();
-        write_frame(&mut frame, &Request::Send { topic: "t".into(), payload: vec![1, 2] }).unwrap();
+        write_frame(
+            &mut frame,
+            &Request::Send {
+                topic: "t".into(),
+                payload: vec![1, 2],
+            },
+        )
+        .unwrap();
         let read: Request = read_frame(&mut frame.as_slice()).unwrap().unwrap();
-        assert!(matches!(read, Request::Send { topic, payload } if topic == "t" && payload == [1, 2]));
+        assert!(
+            matches!(read, Request::Send { topic, payload } if topic == "t" && payload == [1, 2])
+        );
         assert!(read_frame::<Request>(&mut &b""[..]).unwrap().is_none());
         assert!(read_frame::<Request>(&mut &b"\x02\x00\x00\x00\xff\xff"[..]).is_err());
         assert!(read_frame::<Request>(&mut &b"\xff\xff\xff\xff"[..]).is_err());

@@ -1,5 +1,6 @@
 //! The record of a test: every step the harness took, what the guest logged,
-//! what came back and what it cost, in a form that snapshots well.
+//! the outbound requests and service calls it made, what came back and what
+//! it cost, in a form that snapshots well.
 //!
 //! A trace holds nothing that changes from run to run on its own: no
 //! durations, no process ids, no absolute paths (they are redacted). Fuel is
@@ -8,7 +9,10 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use serde::ser::SerializeSeq;
+
 use arcella_types::Level;
+pub use arcella_types::service_call::{Answer, Preview, ServiceCall};
 
 /// Everything a [`Harness`](crate::Harness) did to its component, in order.
 ///
@@ -25,6 +29,9 @@ use arcella_types::Level;
 ///     fuel: 1843
 ///   - send: greet
 ///     payload: world
+///     service_calls:
+///       - "keyvalue.open(\"default\") -> ok"
+///       - "keyvalue.increment(\"default\", \"greeted\", 1) -> 1"
 ///     reply: "hi, world!"
 ///     fuel: 2210
 /// ```
@@ -62,6 +69,9 @@ pub struct Step {
     pub logs: Vec<Log>,
     /// The outbound HTTP requests the guest made during the call.
     pub outbound: Vec<Outbound>,
+    /// The guest's calls to `wasi:keyvalue` and `wasi:config` during the
+    /// call, in order; serialized one line each (their `Display`).
+    pub service_calls: Vec<ServiceCall>,
     /// What came back.
     pub result: StepResult,
     /// Fuel the call consumed; `None` when it failed or fuel is redacted.
@@ -305,6 +315,19 @@ impl Serialize for ConfigMap<'_> {
     }
 }
 
+/// Items serialized as a list of their one-line `Display`.
+struct Lines<'a, T>(&'a [T]);
+
+impl<T: std::fmt::Display> Serialize for Lines<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&item.to_string())?;
+        }
+        seq.end()
+    }
+}
+
 /// A step reads top to bottom: the call and its arguments, the logs, the result, the fuel.
 impl Serialize for Step {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -338,6 +361,9 @@ impl Serialize for Step {
         }
         if !self.outbound.is_empty() {
             map.serialize_entry("outbound", &self.outbound)?;
+        }
+        if !self.service_calls.is_empty() {
+            map.serialize_entry("service_calls", &Lines(&self.service_calls))?;
         }
         match &self.result {
             StepResult::Done => map.serialize_entry("result", "ok")?,

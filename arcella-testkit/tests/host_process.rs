@@ -68,9 +68,15 @@ fn seeded_buckets_and_setup_errors_cross_as_data() {
     assert_eq!(bucket.get("greeting"), Some(&b"hello"[..]));
     assert_eq!(bucket.len(), 2);
 
-    let error = Harness::from_wat("(component").host(HOST).install().unwrap_err();
+    let error = Harness::from_wat("(component")
+        .host(HOST)
+        .install()
+        .unwrap_err();
     assert!(matches!(error, Error::Wat(_)), "{error}");
-    let error = Harness::for_crate("/nowhere").host(HOST).install().unwrap_err();
+    let error = Harness::for_crate("/nowhere")
+        .host(HOST)
+        .install()
+        .unwrap_err();
     assert!(matches!(error, Error::Manifest { .. }), "{error}");
 }
 
@@ -80,7 +86,12 @@ fn wait_until_gone(pid: u32) -> bool {
         // A zombie waiting for its new parent to reap it is gone too.
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
-            Ok(stat) if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) => {
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z')) =>
+            {
                 return true;
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -98,14 +109,23 @@ fn a_crashed_host_fails_the_step_naming_the_crash_and_the_next_harness_gets_a_fr
     std::fs::copy(HOST, &host).unwrap();
     let mut h = echo(Isolation::Main).host(&host).start().unwrap();
     let pid = h.host_pid().unwrap();
-    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(wait_until_gone(pid));
 
     let error = h.send("count", b"").unwrap_err();
     assert_eq!(error.kind(), "host-lost");
     let message = error.to_string();
-    assert!(message.contains("crashed (killed by signal 9)"), "{message}");
-    assert!(message.contains("the next harness starts a fresh host"), "{message}");
+    assert!(
+        message.contains("crashed (killed by signal 9)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the next harness starts a fresh host"),
+        "{message}"
+    );
 
     let mut fresh = echo(Isolation::Main).host(&host).start().unwrap();
     assert_ne!(fresh.host_pid(), Some(pid));
@@ -120,7 +140,10 @@ fn child_starts_a_host_and_waits() {
     let Some(host) = std::env::var_os("ARCELLA_TEST_CHILD_HOST") else {
         return;
     };
-    let h = echo(Isolation::Worker).host(Path::new(&host)).start().unwrap();
+    let h = echo(Isolation::Worker)
+        .host(Path::new(&host))
+        .start()
+        .unwrap();
     println!("\nhost-pid {}", h.host_pid().unwrap());
     std::thread::sleep(Duration::from_secs(120));
 }
@@ -144,18 +167,28 @@ fn a_killed_test_binary_leaves_no_host_behind() {
         .lines()
         .map_while(Result::ok)
         // libtest may print the test's name on the same line first.
-        .find_map(|line| line.split_once("host-pid ").map(|(_, pid)| pid.trim().parse().unwrap()))
+        .find_map(|line| {
+            line.split_once("host-pid ")
+                .map(|(_, pid)| pid.trim().parse().unwrap())
+        })
         .expect("the child names its host");
     assert!(Path::new(&format!("/proc/{pid}")).exists());
     child.kill().unwrap(); // SIGKILL: no destructor, no exit handler runs
     child.wait().unwrap();
-    assert!(wait_until_gone(pid), "the host {pid} outlived its test binary");
+    assert!(
+        wait_until_gone(pid),
+        "the host {pid} outlived its test binary"
+    );
 }
 
 /// An executable script printing `line` the way a host announces itself.
 fn fake_host(dir: &Path, line: &str) -> std::path::PathBuf {
     let path = dir.join("fake-host");
-    std::fs::write(&path, format!("#!/bin/sh\necho '{line}'\nexec cat >/dev/null\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho '{line}'\nexec cat >/dev/null\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
@@ -165,10 +198,22 @@ fn a_host_of_another_protocol_is_refused_naming_both_versions_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let host = fake_host(dir.path(), "arcella-testkit-host 999 9.9.9 /nowhere.sock");
     let error = echo(Isolation::Main).host(&host).install().unwrap_err();
-    assert!(matches!(error, Error::HostVersion { theirs: 999, .. }), "{error}");
+    assert!(
+        matches!(error, Error::HostVersion { theirs: 999, .. }),
+        "{error}"
+    );
     let message = error.to_string();
-    assert!(message.contains(&format!("speaks host protocol {}", arcella_testkit::PROTOCOL)), "{message}");
-    assert!(message.contains("(cargo-arcella 9.9.9) speaks protocol 999"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "speaks host protocol {}",
+            arcella_testkit::PROTOCOL
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("(cargo-arcella 9.9.9) speaks protocol 999"),
+        "{message}"
+    );
     assert!(message.contains("cargo install --locked"), "{message}");
 }
 
@@ -178,11 +223,16 @@ fn a_program_that_is_not_a_host_or_is_missing_is_named() {
     let other = fake_host(dir.path(), "usage: something else");
     let error = echo(Isolation::Main).host(&other).install().unwrap_err();
     assert!(
-        error.to_string().contains("is not an Arcella host with a testkit: it printed `usage: something else`"),
+        error
+            .to_string()
+            .contains("is not an Arcella host with a testkit: it printed `usage: something else`"),
         "{error}"
     );
 
-    let error = echo(Isolation::Main).host(dir.path().join("absent")).install().unwrap_err();
+    let error = echo(Isolation::Main)
+        .host(dir.path().join("absent"))
+        .install()
+        .unwrap_err();
     assert!(matches!(error, Error::HostMissing { .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("cargo arcella test"), "{message}");

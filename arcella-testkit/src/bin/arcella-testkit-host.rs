@@ -5,8 +5,6 @@
 fn main() {
     arcella_host::worker::run_if_worker();
     arcella_testkit::run_if_host();
-    eprintln!(
-        "arcella-testkit-host is started by the Arcella testkit or host, not by hand"
-    );
+    eprintln!("arcella-testkit-host is started by the Arcella testkit or host, not by hand");
     std::process::exit(2);
 }

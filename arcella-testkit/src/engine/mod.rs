@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex};
 use arcella_host::http::HttpService;
 use arcella_host::internal::MAX_WASM_STACK;
 use arcella_host::limits::{format_duration, format_size};
+use arcella_host::services::keyvalue::check_bucket_name;
 use arcella_host::{
-    ComponentKind, Host, HostOptions, Isolation, KeyValue, LogRecord, Observers, Stdio,
-    WorkerCommand,
+    ComponentKind, Host, HostOptions, Isolation, KeyValue, LogRecord, Observers, ServiceCall,
+    Stdio, WorkerCommand,
 };
 use http_body_util::BodyExt as _;
 
@@ -43,6 +44,8 @@ pub(crate) struct Engine {
     worker_found: bool,
     logs: Arc<Mutex<Vec<LogRecord>>>,
     network: Arc<MockedNetwork>,
+    /// The guest's service calls since the last step was reported.
+    services: Arc<Mutex<Vec<ServiceCall>>>,
     keyvalue: KeyValue,
     http: Option<Arc<HttpService>>,
 }
@@ -74,14 +77,13 @@ fn failed(error: &arcella_host::Error) -> Cause {
 }
 
 /// Why a step failed, and the fuel it spent when the guest got to run.
-struct Failure(Cause, Option<u64>);
+struct Failure(Box<Cause>, Option<u64>);
 
 impl From<Cause> for Failure {
     fn from(cause: Cause) -> Self {
-        Failure(cause, None)
+        Failure(Box::new(cause), None)
     }
 }
-
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -92,8 +94,23 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Engine {
     /// Installs the component `setup` describes. `own_exe` is this
     /// process's executable when it can serve as a worker (the host process).
-    pub(crate) fn install(setup: &Setup, own_exe: Option<&std::path::Path>) -> Result<(Self, Installed), Error> {
+    pub(crate) fn install(
+        setup: &Setup,
+        own_exe: Option<&std::path::Path>,
+    ) -> Result<(Self, Installed), Error> {
         let resolved = resolve(setup)?;
+        // Bad seeds are the test's mistake, named before anything else.
+        let keyvalue = KeyValue::default();
+        for (bucket, pairs) in &setup.settings.keyvalue {
+            check_bucket_name(bucket).map_err(|problem| {
+                Error::Setting(format!("`keyvalue({bucket:?}, …)`: {problem}"))
+            })?;
+            for (key, value) in pairs {
+                keyvalue.set(bucket, key, value).map_err(|message| {
+                    Error::Setting(format!("cannot seed the bucket `{bucket}`: {message}"))
+                })?;
+            }
+        }
         let worker = find_worker(setup.settings.worker_exe.as_deref(), own_exe);
         let name = resolved.manifest.module.name.clone();
         if resolved.manifest.module.isolation == Isolation::Worker && worker.is_none() {
@@ -103,22 +120,18 @@ impl Engine {
         if let Some(worker) = &worker {
             redactions.push((worker.display().to_string(), "[worker]".to_string()));
         }
-        let keyvalue = KeyValue::default();
-        for (bucket, pairs) in &setup.settings.keyvalue {
-            for (key, value) in pairs {
-                keyvalue.set(bucket, key, value).map_err(|message| {
-                    Error::Setting(format!("cannot seed the bucket `{bucket}`: {message}"))
-                })?;
-            }
-        }
         let logs: Arc<Mutex<Vec<LogRecord>>> = Arc::default();
         let sink = logs.clone();
+        let services: Arc<Mutex<Vec<ServiceCall>>> = Arc::default();
+        let calls = services.clone();
         // Outbound HTTP is answered by the mocks wherever the module runs, in a worker too.
         let network = Arc::new(MockedNetwork::new(&setup.settings.mocks));
         let options = HostOptions {
             worker: WorkerCommand {
                 // Never started without a worker: installs of worker modules are refused above.
-                program: worker.clone().unwrap_or_else(|| PathBuf::from("cargo-arcella")),
+                program: worker
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("cargo-arcella")),
             },
             deterministic: !setup.settings.real_clocks,
             stdio: Stdio::Capture {
@@ -129,6 +142,9 @@ impl Engine {
                     lock(&sink).push(record.clone());
                 })),
                 on_outbound: Some(network.recorder()),
+                on_service_call: Some(Arc::new(move |call: &ServiceCall| {
+                    lock(&calls).push(call.clone());
+                })),
             },
             backends: arcella_host::Backends {
                 network: network.network(),
@@ -148,8 +164,9 @@ impl Engine {
         let kind = runtime
             .block_on(host.install(resolved.manifest, resolved.wasm.to_vec()))
             .map_err(|error| Error::Host(host_error(&error)))?;
-        // Logs from installing (none today) belong to no step.
+        // Logs and service calls from installing (none today) belong to no step.
         lock(&logs).clear();
+        lock(&services).clear();
         let engine = Self {
             host,
             runtime,
@@ -159,6 +176,7 @@ impl Engine {
             worker_found: worker.is_some(),
             logs,
             network,
+            services,
             keyvalue,
             http: None,
         };
@@ -205,7 +223,7 @@ impl Engine {
                 match call.value {
                     Ok(reply) => Ok((StepValue::Reply(reply), Some(call.fuel))),
                     // A guest's error is a finished call: it spent fuel too.
-                    Err(message) => Err(Failure(Cause::Guest(message), Some(call.fuel))),
+                    Err(message) => Err(Failure(Box::new(Cause::Guest(message)), Some(call.fuel))),
                 }
             }),
             Request::Stop => self.step(|engine| {
@@ -258,7 +276,7 @@ impl Engine {
     ) -> Reply {
         let (result, fuel) = match run(self).map_err(Into::into) {
             Ok((value, fuel)) => (Ok(value), fuel),
-            Err(Failure(cause, fuel)) => (Err(cause), fuel),
+            Err(Failure(cause, fuel)) => (Err(*cause), fuel),
         };
         self.report(result, fuel, None, None)
     }
@@ -277,6 +295,7 @@ impl Engine {
         Reply::Step(Box::new(StepReport {
             logs,
             outbound: self.network.take_calls(),
+            services: std::mem::take(&mut *lock(&self.services)),
             result,
             fuel,
             kind: Some(self.kind),
@@ -328,9 +347,8 @@ impl Engine {
         body: &[u8],
     ) -> Result<(StepValue, Option<u64>), Cause> {
         let service = self.http_service().map_err(|error| failed(&error))?;
-        let request = build_request(method, path, headers, body).map_err(|message| {
-            Cause::Setup(Box::new(Error::Request { message }))
-        })?;
+        let request = build_request(method, path, headers, body)
+            .map_err(|message| Cause::Setup(Box::new(Error::Request { message })))?;
         let result = self.runtime.block_on(async {
             let (response, guest) = service.respond(request).await?;
             let (parts, body) = response.into_parts();

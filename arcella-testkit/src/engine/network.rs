@@ -95,7 +95,7 @@ mod tests {
         let mock = route(
             &HttpMock::get("https://api.example.com/a")
                 .header("Accept", "text/plain")
-                .to_wire(),
+                .into_wire(),
         );
         assert!(mock.matches(&request(
             "GET",
@@ -113,14 +113,15 @@ mod tests {
             "https://api.example.com/b",
             &[("accept", "text/plain")]
         )));
-        let prefix = route(&HttpMock::get("https://api.example.com/users/*").to_wire());
+        let prefix = route(&HttpMock::get("https://api.example.com/users/*").into_wire());
         assert!(prefix.matches(&request("GET", "https://api.example.com/users/7", &[])));
         assert!(!prefix.matches(&request("GET", "https://api.example.com/teams/7", &[])));
     }
 
     #[test]
     fn every_reported_request_is_recorded_with_what_it_got() {
-        let network = MockedNetwork::new(&[HttpMock::get("http://a.test/").respond(204, "").to_wire()]);
+        let network =
+            MockedNetwork::new(&[HttpMock::get("http://a.test/").respond(204, "").into_wire()]);
         let record = network.recorder();
         for answer in [
             HostAnswer::Mocked(204),

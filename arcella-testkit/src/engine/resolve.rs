@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arcella_host::capabilities::{DirGrant, EnvGrant};
 use arcella_host::manifest::{self, MANIFEST_FILE};
+use arcella_host::services::keyvalue::check_bucket_name;
 use arcella_host::{Limits, Manifest};
 
 use super::components::{self, Prepared};
@@ -146,6 +147,11 @@ fn apply(manifest: &mut Manifest, overrides: &Overrides) -> Result<(), Error> {
         .timeout
         .map(|timeout| Limits::check_timeout(timeout).map_err(|e| out_of_range("timeout", e)))
         .transpose()?;
+    for bucket in overrides.keyvalue.iter().filter(|bucket| *bucket != "*") {
+        check_bucket_name(bucket).map_err(|problem| {
+            Error::Setting(format!("`allow_keyvalue({bucket:?})`: {problem}"))
+        })?;
+    }
     let shared = manifest::Overrides {
         name: overrides.name.clone(),
         fuel,
@@ -154,6 +160,7 @@ fn apply(manifest: &mut Manifest, overrides: &Overrides) -> Result<(), Error> {
         env,
         dirs,
         http: overrides.http.clone(),
+        keyvalue: overrides.keyvalue.clone(),
         config: overrides.config.clone(),
         isolation: overrides.isolation,
     };

@@ -77,10 +77,7 @@ fn serve() -> std::io::Result<()> {
 fn private_folder() -> std::io::Result<PathBuf> {
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let folder = base.join(format!(
-            "arcella-testkit-{}-{attempt}",
-            std::process::id()
-        ));
+        let folder = base.join(format!("arcella-testkit-{}-{attempt}", std::process::id()));
         match std::fs::DirBuilder::new().mode(0o700).create(&folder) {
             Ok(()) => return Ok(folder),
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
