@@ -170,22 +170,31 @@ fn a_keyvalue_backend_that_is_not_one_is_a_usage_error() {
 
 #[test]
 fn a_redis_that_is_down_does_not_stop_the_run_and_is_named_once() {
-    let dir = component(&command_guest("hi\n", 1, true, false), None);
+    let manifest = format!(
+        "[module]\nname = \"hello\"\nversion = \"0.1.0\"\nexports = [\"arcella:component/handler@0.1.0\"]\nimports = {:?}\n[capabilities]\nkeyvalue = [\"default\"]\n",
+        arcella_fixtures::KEYVALUE_IMPORTS
+    );
+    let dir = component(&arcella_fixtures::keyvalue_guest(), Some(&manifest));
     // A loopback port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let text = run(
-        dir.path(),
-        &["--keyvalue", &format!("redis://127.0.0.1:{port}/0")],
-    );
-    assert!(text.starts_with("exit code: 0"), "{text}");
-    assert!(text.contains("hi\n"), "the component ran: {text}");
-    assert_eq!(
-        text.matches(&format!("redis at 127.0.0.1:{port}")).count(),
-        1,
-        "{text}"
+    let output = arcella(dir.path())
+        .args(["run", "hello.wasm", "--isolation", "main"])
+        .args(["--keyvalue", &format!("redis://127.0.0.1:{port}/0")])
+        .write_stdin("i first\ni second\n")
+        .output()
+        .unwrap();
+    let text = outcome(&output);
+    // The module started and heard both events; each call failed naming
+    // Redis, and the operator was told once.
+    assert!(text.starts_with("exit code: 1"), "{text}");
+    assert_eq!(text.matches("is failing").count(), 1, "{text}");
+    let named = format!("redis at 127.0.0.1:{port}");
+    assert!(
+        text.matches(&named).count() >= 3,
+        "the warning and both events name it: {text}"
     );
 }

@@ -169,8 +169,43 @@ fn get(address: &str, path: &str) -> (String, String) {
 
 #[test]
 fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
-    use std::io::BufRead as _;
     let (_dir, root) = built("http");
+    let (server, address) = serve(&root);
+    let (status, body) = get(&address, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        body.contains("Hello from hello-http!\nvisits: 1\n"),
+        "{body}"
+    );
+    assert!(get(&address, "/").1.contains("visits: 2\n"));
+    assert!(get(&address, "/missing").0.contains("404"));
+    let rest = stop(server);
+    assert!(
+        rest.contains("GET / 200"),
+        "the access log names each request: {rest}"
+    );
+
+    // The count is kept in the project's key-value file, across runs.
+    assert!(root.join(".arcella/keyvalue.redb").is_file());
+    let (server, address) = serve(&root);
+    assert!(get(&address, "/").1.contains("visits: 3\n"));
+    stop(server);
+    assert_tests_pass(&root);
+}
+
+/// A server the test started, killed if the test fails before it stops it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cargo arcella run` of the HTTP component in `root`, once it serves.
+fn serve(root: &std::path::Path) -> (Server, String) {
+    use std::io::BufRead as _;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -178,7 +213,7 @@ fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
         .port();
     let address = format!("127.0.0.1:{port}");
     let mut server = std::process::Command::new(support::binary())
-        .current_dir(&root)
+        .current_dir(root)
         .args(["arcella", "run", "--listen", &address])
         .env("NO_COLOR", "1")
         .env("CARGO_TARGET_DIR", target_dir().join("e2e"))
@@ -186,7 +221,9 @@ fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let stderr = server.stderr.take().unwrap();
+    let mut server = Server(server);
+    let mut stderr = std::io::BufReader::new(stderr);
     let mut line = String::new();
     while !line.contains("serving") {
         line.clear();
@@ -196,23 +233,19 @@ fn the_http_template_builds_checks_and_serves_until_ctrl_c() {
         );
     }
     assert!(line.contains(&format!("http://{address}/")), "{line}");
+    server.0.stderr = Some(stderr.into_inner());
+    (server, address)
+}
 
-    let (status, body) = get(&address, "/");
-    assert!(status.contains("200"), "{status}");
-    assert!(body.contains("Hello from hello-http!"), "{body}");
-    assert!(get(&address, "/missing").0.contains("404"));
-
+/// Ctrl-C to `server`: it ends cleanly; returns the rest of its stderr.
+fn stop(mut server: Server) -> String {
     std::process::Command::new("kill")
-        .args(["-INT", &server.id().to_string()])
+        .args(["-INT", &server.0.id().to_string()])
         .status()
         .unwrap();
-    let status = server.wait().unwrap();
+    let status = server.0.wait().unwrap();
     assert!(status.success(), "Ctrl-C ends serving cleanly: {status:?}");
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert!(
-        rest.contains("GET / 200"),
-        "the access log names each request: {rest}"
-    );
-    assert_tests_pass(&root);
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut rest).unwrap();
+    rest
 }

@@ -40,6 +40,19 @@ const WIT_BINDGEN_VERSION: &str = "0.62.0";
 /// The workspace's WIT, written into `wit/` of module and http crates.
 const ARCELLA_WIT: &str = include_str!("../../../wit/arcella.wit");
 
+/// The standard interfaces the http template imports, as the runtimes that
+/// serve them ship their WIT, written into its `wit/deps/`.
+const HTTP_WIT_DEPS: &[(&str, &str)] = &[
+    (
+        "wit/deps/keyvalue.wit",
+        include_str!("../../../wit/deps/keyvalue.wit"),
+    ),
+    (
+        "wit/deps/config.wit",
+        include_str!("../../../wit/deps/config.wit"),
+    ),
+];
+
 /// `(path in the template, contents)`; `.tmpl` is stripped when written.
 macro_rules! template_files {
     ($dir:literal: $($file:literal),* $(,)?) => {
@@ -66,6 +79,8 @@ const HTTP: &[(&str, &str)] = template_files!("http":
     ".github/workflows/arcella.yml.tmpl", "src/lib.rs", "tests/behaviour.rs.tmpl",
     "tests/snapshots/behaviour__it_answers_404_to_anything_else.snap.tmpl",
     "tests/snapshots/behaviour__it_answers_the_home_page_and_the_health_check.snap.tmpl",
+    "tests/snapshots/behaviour__visits_trace.snap.tmpl",
+    "tests/snapshots/behaviour__visits_bucket.snap.tmpl",
 );
 
 impl Template {
@@ -140,6 +155,13 @@ fn render(template: Template, name: &str) -> Vec<(String, String)> {
         .collect();
     if needs_wit {
         rendered.push(("wit/arcella.wit".to_string(), ARCELLA_WIT.to_string()));
+    }
+    if template == Template::Http {
+        rendered.extend(
+            HTTP_WIT_DEPS
+                .iter()
+                .map(|(path, text)| ((*path).to_string(), (*text).to_string())),
+        );
     }
     rendered
 }
