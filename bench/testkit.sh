@@ -44,4 +44,4 @@ first_test embedded
 first_test process
 
 echo "=== per test, after the first of its binary (arcella-testkit's per_test bench)"
-cargo bench -q -p arcella-testkit --bench per_test --manifest-path "$root/Cargo.toml" 2>/dev/null | grep -E '^(embedded|process)'
+cargo bench -q -p arcella-testkit --features embedded --bench per_test --manifest-path "$root/Cargo.toml" 2>/dev/null | grep -E '^(embedded|process)'

@@ -113,35 +113,46 @@ fn read_bound(
         }
     };
     let example = format!("{key} = {}", show(default));
-    let number = match value.get_ref() {
-        DeValue::Integer(integer) => read_whole_number(integer, value.span(), findings)?,
-        DeValue::String(_) if size => {
-            let text = expect_str(findings, &format!("limits.{key}"), value, &example)?;
-            match parse_size(text) {
-                Ok(bytes) => i128::from(bytes),
-                Err(problem) => {
-                    report_invalid(findings, value.span(), &problem);
-                    return None;
-                }
-            }
-        }
-        _ => {
-            let expected = if size { "string" } else { "integer" };
-            report_wrong_type(
-                findings,
-                &format!("limits.{key}"),
-                expected,
-                value,
-                &example,
-            );
+    let number = if size {
+        read_size(value, key, &example, findings)?
+    } else {
+        let Some(integer) = value.get_ref().as_integer() else {
+            report_wrong_type(findings, &format!("limits.{key}"), "integer", value, &example);
             return None;
-        }
+        };
+        read_whole_number(integer, value.span(), findings)?
     };
     match usize::try_from(number) {
         Ok(bound) if bound > 0 && bound <= max => Some(bound),
         _ => {
             let message = format!("`limits.{key}` must be above 0 and at most {}", show(max));
             report_out_of_range(findings, value.span(), &message, &example);
+            None
+        }
+    }
+}
+
+/// A size: a string (`"64MiB"`) or a number of bytes, not yet bounded.
+fn read_size(
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+    example: &str,
+    findings: &mut Findings,
+) -> Option<i128> {
+    match value.get_ref() {
+        DeValue::Integer(integer) => read_whole_number(integer, value.span(), findings),
+        DeValue::String(_) => {
+            let text = expect_str(findings, &format!("limits.{key}"), value, example)?;
+            match parse_size(text) {
+                Ok(bytes) => Some(i128::from(bytes)),
+                Err(problem) => {
+                    report_invalid(findings, value.span(), &problem);
+                    None
+                }
+            }
+        }
+        _ => {
+            report_wrong_type(findings, &format!("limits.{key}"), "string", value, example);
             None
         }
     }
@@ -168,23 +179,7 @@ fn read_fuel(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<u6
 /// `memory`: a size string or a number of bytes, above zero and at most [`Limits::MAX_MEMORY`].
 fn read_memory(value: &Spanned<DeValue<'_>>, findings: &mut Findings) -> Option<u64> {
     let example = format!("memory = \"{}\"", format_size(Limits::DEFAULT_MEMORY));
-    let bytes = match value.get_ref() {
-        DeValue::Integer(integer) => read_whole_number(integer, value.span(), findings)?,
-        DeValue::String(_) => {
-            let text = expect_str(findings, "limits.memory", value, &example)?;
-            match parse_size(text) {
-                Ok(bytes) => i128::from(bytes),
-                Err(problem) => {
-                    report_invalid(findings, value.span(), &problem);
-                    return None;
-                }
-            }
-        }
-        _ => {
-            report_wrong_type(findings, "limits.memory", "string", value, &example);
-            return None;
-        }
-    };
+    let bytes = read_size(value, "memory", &example, findings)?;
     match Limits::check_memory(bytes) {
         Ok(bytes) => Some(bytes),
         Err(out_of_range) => {
