@@ -117,7 +117,13 @@ fn read_bound(
         read_size(value, key, &example, findings)?
     } else {
         let Some(integer) = value.get_ref().as_integer() else {
-            report_wrong_type(findings, &format!("limits.{key}"), "integer", value, &example);
+            report_wrong_type(
+                findings,
+                &format!("limits.{key}"),
+                "integer",
+                value,
+                &example,
+            );
             return None;
         };
         read_whole_number(integer, value.span(), findings)?
